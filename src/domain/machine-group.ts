@@ -1,0 +1,50 @@
+// Machine groups and their machines (runner processes).
+
+export const PROVIDERS = ["local", "slurm"] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export const MACHINE_GROUP_STATUS = {
+  running: "running",
+  terminating: "terminating",
+  terminated: "terminated",
+} as const;
+export type MachineGroupStatus = (typeof MACHINE_GROUP_STATUS)[keyof typeof MACHINE_GROUP_STATUS];
+
+export const MACHINE_STATUS = {
+  starting: "starting",
+  idle: "idle",
+  busy: "busy",
+  stopped: "stopped",
+  lost: "lost",
+} as const;
+export type MachineStatus = (typeof MACHINE_STATUS)[keyof typeof MACHINE_STATUS];
+
+export interface MachineGroup {
+  readonly name: string;
+  readonly owner: string;
+  readonly provider: Provider;
+  readonly numMachines: number;
+  readonly status: MachineGroupStatus;
+  readonly createdAt: number;
+  readonly terminatedAt?: number | undefined;
+  /** Provider-specific options (slurm partition, ...), stored as given. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly costPerHour?: number | undefined;
+}
+
+export interface Machine {
+  readonly id: string;
+  readonly machineGroup: string;
+  readonly host: string;
+  readonly pid?: number | undefined;
+  readonly status: MachineStatus;
+  readonly registeredAt: number;
+  readonly lastSeenAt: number;
+  readonly taskId?: string | undefined;
+  /** Provider handle: the child pid for local, the Slurm job id for slurm. */
+  readonly providerRef?: string | undefined;
+  /** Simulators (and versions) found on the machine's host. */
+  readonly simulators: Readonly<Record<string, string>>;
+  readonly cpus?: number | undefined;
+  readonly memoryBytes?: number | undefined;
+}

@@ -1,0 +1,71 @@
+/**
+ * Machine group bodies of the HTTP protocol.
+ */
+import { z } from "zod";
+import { MACHINE_GROUP_STATUS, MACHINE_STATUS, PROVIDERS } from "../domain/machine-group.js";
+import { Name } from "./common.js";
+
+/** Options of a Slurm group (ignored by `local`). */
+export const SlurmOptions = z.strictObject({
+  partition: z.string().max(100).optional(),
+  cpusPerMachine: z.number().int().min(1).max(4096).optional(),
+  memoryMb: z.number().int().min(1).optional(),
+  timeLimit: z.string().max(50).optional(),
+  account: z.string().max(100).optional(),
+});
+
+/** Body of `POST /api/v1/machine-groups`: creates the group and starts its machines. */
+export const CreateMachineGroupRequest = z.strictObject({
+  name: Name.optional(),
+  provider: z.enum(PROVIDERS).default("local"),
+  numMachines: z.number().int().min(1, "numMachines must be at least 1").max(256),
+  options: SlurmOptions.optional(),
+  costPerHour: z.number().min(0).optional(),
+});
+/** Body of `POST /api/v1/machine-groups`. */
+export type CreateMachineGroupRequest = z.input<typeof CreateMachineGroupRequest>;
+
+/** One machine (runner process) of a group. */
+export const MachineView = z.object({
+  id: z.string(),
+  host: z.string(),
+  pid: z.number().optional(),
+  status: z.enum(Object.values(MACHINE_STATUS) as [MachineStatusValue, ...MachineStatusValue[]]),
+  registeredAt: z.string(),
+  lastSeenAt: z.string(),
+  taskId: z.string().optional(),
+  providerRef: z.string().optional(),
+  simulators: z.record(z.string(), z.string()),
+  cpus: z.number().optional(),
+  memoryBytes: z.number().optional(),
+});
+type MachineStatusValue = (typeof MACHINE_STATUS)[keyof typeof MACHINE_STATUS];
+/** One machine of a group. */
+export type MachineView = z.infer<typeof MachineView>;
+
+type GroupStatusValue = (typeof MACHINE_GROUP_STATUS)[keyof typeof MACHINE_GROUP_STATUS];
+
+/** A machine group with its machines. */
+export const MachineGroupView = z.object({
+  name: z.string(),
+  owner: z.string(),
+  provider: z.enum(PROVIDERS),
+  numMachines: z.number(),
+  status: z.enum(Object.values(MACHINE_GROUP_STATUS) as [GroupStatusValue, ...GroupStatusValue[]]),
+  createdAt: z.string(),
+  terminatedAt: z.string().optional(),
+  options: z.record(z.string(), z.unknown()),
+  costPerHour: z.number().optional(),
+  queued: z.number(),
+  machines: z.array(MachineView),
+});
+/** A machine group with its machines. */
+export type MachineGroupView = z.infer<typeof MachineGroupView>;
+
+/** Body of `GET /api/v1/machine-groups`. */
+export const MachineGroupListView = z.object({ machineGroups: z.array(MachineGroupView) });
+/** Body of `GET /api/v1/machine-groups`. */
+export type MachineGroupListView = z.infer<typeof MachineGroupListView>;
+
+/** The path param of `/api/v1/machine-groups/:name`. */
+export const MachineGroupNameParam = z.object({ name: Name });
