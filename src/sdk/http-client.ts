@@ -22,7 +22,7 @@ export interface RequestOptions {
   /** JSON body. */
   readonly json?: unknown;
   /** Raw body (a stream or bytes), sent as application/octet-stream unless `contentType`. */
-  readonly body?: BodyInit;
+  readonly body?: NonNullable<RequestInit["body"]>;
   readonly contentType?: string;
   readonly signal?: AbortSignal | undefined;
   readonly headers?: Record<string, string>;
@@ -51,7 +51,7 @@ export class HttpClient {
   async fetch(path: string, options: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...options.headers };
     if (this.connection.token !== undefined) headers.authorization = `Bearer ${this.connection.token}`;
-    let body: BodyInit | undefined = options.body;
+    let body: RequestInit["body"] | undefined = options.body;
     if (options.json !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.json);
