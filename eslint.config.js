@@ -14,7 +14,7 @@ const forbidden = [
   ["providers", ["store", "services", "server", "cli"]],
   ["runner", ["store", "services", "server", "providers", "cli"]],
   ["simulators", ["store", "blobs", "services", "server", "providers", "runner", "sdk", "cli"]],
-  ["sdk", ["store", "blobs", "services", "server", "providers", "runner", "cli", "config"]],
+  ["sdk", ["store", "blobs", "services", "server", "providers", "runner", "cli"]],
   ["cli", ["store", "services", "blobs", "providers"]],
   ["lib", ["domain", "protocol", "store", "blobs", "services", "server", "providers", "runner", "simulators", "sdk", "cli", "config"]],
 ];
