@@ -1,0 +1,36 @@
+// /api/v1/machine-groups: create and start, list, get, terminate.
+import { Hono } from "hono";
+import { CreateMachineGroupRequest, MachineGroupNameParam } from "../../protocol/machine-groups.js";
+import { toMachineGroupView } from "../../protocol/views.js";
+import {
+  createMachineGroup,
+  getMachineGroup,
+  listMachineGroups,
+  terminateMachineGroup,
+  type MachineGroupDetails,
+} from "../../services/machine-groups.js";
+import type { AppEnv } from "../app-env.js";
+import { parseJsonBody, parseParams } from "../validate.js";
+
+const view = (details: MachineGroupDetails) => toMachineGroupView(details.group, details.machines, details.queued);
+
+export function machineGroupRoutes(): Hono<AppEnv> {
+  const routes = new Hono<AppEnv>();
+  routes.post("/", async (c) => {
+    const request = await parseJsonBody(c, CreateMachineGroupRequest);
+    return c.json(view(await createMachineGroup(c.var.deps, c.var.principal, request)), 201);
+  });
+  routes.get("/", async (c) => {
+    const groups = await listMachineGroups(c.var.deps, c.var.principal);
+    return c.json({ machineGroups: groups.map(view) });
+  });
+  routes.get("/:name", async (c) => {
+    const { name } = parseParams(c, MachineGroupNameParam);
+    return c.json(view(await getMachineGroup(c.var.deps, c.var.principal, name)));
+  });
+  routes.delete("/:name", async (c) => {
+    const { name } = parseParams(c, MachineGroupNameParam);
+    return c.json(view(await terminateMachineGroup(c.var.deps, c.var.principal, name)));
+  });
+  return routes;
+}

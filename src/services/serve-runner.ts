@@ -1,0 +1,207 @@
+// The server side of the runner protocol: register, claim (long poll), started, heartbeat, logs,
+// outputs, finish. Every task-scoped call checks that the task is leased to the calling machine.
+import type { Readable } from "node:stream";
+import { FlotillaError, LeaseLostError, taskNotFound } from "../domain/errors.js";
+import { createId } from "../domain/ids.js";
+import type { Machine } from "../domain/machine-group.js";
+import type { Task } from "../domain/task.js";
+import { waitForEvent } from "../lib/event-hub.js";
+import { requireRunner, type Principal } from "./principal.js";
+import type { ControlMessage, ControlReply } from "./control-channel.js";
+import type { ServiceDeps } from "./service-deps.js";
+import { publishTask } from "./task-events.js";
+
+export interface RegisterMachineRequest {
+  readonly machineGroup: string;
+  readonly host: string;
+  readonly pid?: number | undefined;
+  readonly machineId?: string | undefined;
+  readonly providerRef?: string | undefined;
+  readonly simulators: Readonly<Record<string, string>>;
+  readonly cpus?: number | undefined;
+  readonly memoryBytes?: number | undefined;
+}
+
+export async function registerMachine(deps: ServiceDeps, principal: Principal, request: RegisterMachineRequest): Promise<Machine> {
+  requireRunner(principal, request.machineGroup);
+  const group = await deps.store.getMachineGroup(request.machineGroup);
+  if (group === undefined || group.status !== "running") {
+    throw new FlotillaError(
+      "MACHINE_GROUP_TERMINATED",
+      `machine group ${request.machineGroup} is ${group?.status ?? "unknown"}; this runner should stop`,
+    );
+  }
+  const now = deps.clock();
+  const existing = request.machineId === undefined ? undefined : await deps.store.getMachine(request.machineId);
+  if (existing !== undefined) {
+    if (existing.machineGroup !== request.machineGroup) {
+      throw new FlotillaError("FORBIDDEN", `machine ${existing.id} belongs to another machine group`);
+    }
+    return deps.store.updateMachine(existing.id, {
+      status: existing.taskId === undefined ? "idle" : existing.status,
+      lastSeenAt: now,
+      host: request.host,
+      ...(request.pid === undefined ? {} : { pid: request.pid }),
+      simulators: request.simulators,
+    });
+  }
+  return deps.store.createMachine({ ...request, id: request.machineId ?? createId(now), at: now });
+}
+
+async function getOwnMachine(deps: ServiceDeps, principal: Principal, machineId: string): Promise<Machine> {
+  const machine = await deps.store.getMachine(machineId);
+  if (machine === undefined) {
+    throw new FlotillaError("MACHINE_NOT_FOUND", `machine ${machineId} is not registered; register again`);
+  }
+  requireRunner(principal, machine.machineGroup);
+  return machine;
+}
+
+/** Long poll: the next task of the machine's group, or undefined after `waitMs`. */
+export async function claimTask(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<Task | undefined> {
+  const machine = await getOwnMachine(deps, principal, machineId);
+  await deps.store.updateMachine(machineId, { lastSeenAt: deps.clock(), status: "idle", taskId: null });
+  const claimed = await waitForEvent(
+    deps.events.queues,
+    machine.machineGroup,
+    async () => {
+      const group = await deps.store.getMachineGroup(machine.machineGroup);
+      if (group?.status !== "running") return undefined;
+      const now = deps.clock();
+      return deps.store.claimNextTask(machine.machineGroup, { id: machine.id, host: machine.host }, now, now + deps.settings.leaseMs);
+    },
+    { timeoutMs: waitMs, signal },
+  );
+  if (claimed === undefined) return undefined;
+  if (signal?.aborted === true) {
+    // The runner went away while we claimed for it: put the task back at once.
+    await returnToQueue(deps, claimed, "the machine disconnected while claiming");
+    return undefined;
+  }
+  const queueMs = claimed.inputUploadedAt === undefined ? undefined : deps.clock() - claimed.inputUploadedAt;
+  const withMetrics = queueMs === undefined ? claimed : await deps.store.patchTask(claimed.id, { metrics: { queueMs } });
+  publishTask(deps, withMetrics);
+  return withMetrics;
+}
+
+async function returnToQueue(deps: ServiceDeps, task: Task, reason: string): Promise<void> {
+  const back = await deps.store.transitionTask(task.id, {
+    to: "in-queue",
+    at: deps.clock(),
+    reason,
+    patch: { machine: null, leaseExpiresAt: null },
+  });
+  publishTask(deps, back);
+  deps.events.queues.publish(back.machineGroup, back.id);
+}
+
+/** The task, if it is leased to this machine; LEASE_LOST otherwise. */
+export async function getLeasedTask(deps: ServiceDeps, principal: Principal, machineId: string, taskId: string): Promise<Task> {
+  await getOwnMachine(deps, principal, machineId);
+  const task = await deps.store.getTask(taskId);
+  if (task === undefined) throw taskNotFound(taskId);
+  const onMachine = task.status === "submitted" || task.status === "started";
+  if (!onMachine || task.machine?.id !== machineId) throw new LeaseLostError(taskId, machineId);
+  return task;
+}
+
+export async function openTaskInput(deps: ServiceDeps, principal: Principal, machineId: string, taskId: string): Promise<Readable> {
+  await getLeasedTask(deps, principal, machineId, taskId);
+  return deps.blobs.openInput(taskId);
+}
+
+export async function markStarted(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  taskId: string,
+  report: { inputDownloadMs: number },
+): Promise<Task> {
+  const task = await getLeasedTask(deps, principal, machineId, taskId);
+  const now = deps.clock();
+  if (task.killRequestedAt !== undefined) {
+    // Killed while the machine prepared it: end it here; the machine drops it on LEASE_LOST.
+    const killed = await deps.store.transitionTask(taskId, {
+      to: "killed",
+      at: now,
+      reason: task.reason ?? "killed by user",
+      detail: "killed-before-start",
+      machineId,
+      expect: { fromStatuses: ["submitted"], machineId },
+      patch: { endedAt: now, leaseExpiresAt: null, metrics: { inputDownloadMs: report.inputDownloadMs, totalMs: now - task.createdAt } },
+    });
+    publishTask(deps, killed);
+    await deps.store.updateMachine(machineId, { status: "idle", taskId: null });
+    throw new LeaseLostError(taskId, machineId);
+  }
+  const started = await deps.store.transitionTask(taskId, {
+    to: "started",
+    at: now,
+    reason: "commands started",
+    detail: "computation-started",
+    machineId,
+    expect: { fromStatuses: ["submitted"], machineId },
+    patch: { startedAt: now, leaseExpiresAt: now + deps.settings.leaseMs, metrics: { inputDownloadMs: report.inputDownloadMs } },
+  });
+  publishTask(deps, started);
+  return started;
+}
+
+export async function heartbeat(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  taskId: string | undefined,
+): Promise<{ killRequested: boolean; stop: boolean }> {
+  const machine = await getOwnMachine(deps, principal, machineId);
+  const now = deps.clock();
+  await deps.store.updateMachine(machineId, { lastSeenAt: now });
+  const group = await deps.store.getMachineGroup(machine.machineGroup);
+  const stop = group?.status !== "running";
+  if (taskId === undefined) return { killRequested: false, stop };
+  const task = await deps.store.renewLease(taskId, machineId, now + deps.settings.leaseMs);
+  return { killRequested: task.killRequestedAt !== undefined, stop };
+}
+
+export async function appendTaskLog(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  taskId: string,
+  stream: "stdout" | "stderr",
+  chunk: Uint8Array,
+): Promise<void> {
+  await getLeasedTask(deps, principal, machineId, taskId);
+  if (chunk.byteLength === 0) return;
+  await deps.blobs.appendLog(taskId, stream, chunk);
+  deps.events.logs.publish(`${taskId}:${stream}`, chunk.byteLength);
+}
+
+export async function pollControl(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  waitMs: number,
+  signal?: AbortSignal,
+): Promise<ControlMessage[]> {
+  await getOwnMachine(deps, principal, machineId);
+  await deps.store.updateMachine(machineId, { lastSeenAt: deps.clock() });
+  return deps.control.poll(machineId, waitMs, signal);
+}
+
+export async function replyToControl(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  requestId: string,
+  reply: ControlReply,
+): Promise<void> {
+  await getOwnMachine(deps, principal, machineId);
+  deps.control.reply(machineId, requestId, reply);
+}

@@ -1,0 +1,42 @@
+// What every service needs, passed in explicitly (no globals): the store, the blobs, the clock,
+// the event hubs that make waits push-driven, the providers and the settings.
+import type { BlobStore } from "../blobs/blob-store.js";
+import type { MachineGroup, MachineProvider } from "../domain/machine-group.js";
+
+export type { MachineProvider };
+import type { Task } from "../domain/task.js";
+import type { EventHub } from "../lib/event-hub.js";
+import type { TaskStore } from "../store/task-store.js";
+import type { ControlChannel } from "./control-channel.js";
+
+
+export interface ServiceSettings {
+  readonly leaseMs: number;
+  readonly heartbeatMs: number;
+  /** Attempts before a task whose machine keeps getting lost ends failed. */
+  readonly maxAttempts: number;
+  readonly defaultKillGraceMs: number;
+  /** Machines of the embedded `default` group (one per core). */
+  readonly defaultGroupMachines: number;
+  readonly archiveLimits: { readonly maxBytes: number; readonly maxFiles: number };
+}
+
+export interface TaskEvents {
+  /** Key: task id. Every status change and kill request of the task. */
+  readonly tasks: EventHub<Task>;
+  /** Key: machine group name. Something entered the group's queue. */
+  readonly queues: EventHub<string>;
+  /** Key: `<task id>:<stream>`. Bytes were appended to the log. */
+  readonly logs: EventHub<number>;
+}
+
+export interface ServiceDeps {
+  readonly store: TaskStore;
+  readonly blobs: BlobStore;
+  readonly clock: () => number;
+  readonly events: TaskEvents;
+  readonly control: ControlChannel;
+  readonly providers: Readonly<Partial<Record<MachineGroup["provider"], MachineProvider>>>;
+  readonly settings: ServiceSettings;
+  readonly log: (message: string, fields?: Record<string, unknown>) => void;
+}
