@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { KillView, TaskView } from "../../src/protocol/tasks.js";
+import { reapExpiredLeases } from "../../src/services/reap-lost-machines.js";
+import { createGroup, errorOf, json, registerMachine, submit, type FakeMachine } from "../helpers/protocol.js";
+import { createTestApp, type TestApp } from "../helpers/test-app.js";
+
+const statuses = (task: TaskView): string[] => task.statusHistory.map((entry) => entry.status);
+
+describe("task lifecycle through the runner protocol", () => {
+  let app: TestApp;
+  let machine: FakeMachine;
+  before(async () => {
+    app = await createTestApp();
+    const token = await createGroup(app, "g1");
+    machine = await registerMachine(app, "g1", token);
+  });
+  after(async () => app.close());
+
+  it("a task that exits 0 goes pending-input → in-queue → submitted → started → success with every phase timed", async () => {
+    const queued = await submit(app, { machineGroup: "g1", project: "p" }, { "a.txt": "hello" });
+    assert.equal(queued.status, "in-queue");
+    assert.equal(queued.metrics.inputFiles, 1);
+    const claimed = await machine.claim();
+    assert.equal(claimed?.id, queued.id);
+    assert.equal(claimed?.status, "submitted");
+    await json(await machine.started(queued.id), 200);
+    await json(await machine.log(queued.id, "stdout", "line 1\n"), 204);
+    const manifest = await json<{ files: { path: string }[] }>(await machine.uploadOutputs(queued.id, { "out.txt": "result" }), 200);
+    assert.deepEqual(manifest.files.map((file) => file.path), ["out.txt"]);
+    const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "exited", exitCode: 0, computationMs: 12, outputUploadMs: 3 }), 200);
+    assert.equal(done.status, "success");
+    assert.deepEqual(statuses(done), ["pending-input", "in-queue", "submitted", "started", "success"]);
+    assert.equal(done.exitCode, 0);
+    for (const key of ["inputUploadMs", "queueMs", "inputDownloadMs", "computationMs", "outputUploadMs", "totalMs"] as const) {
+      assert.equal(typeof done.metrics[key], "number", `${key} is recorded`);
+    }
+    assert.equal(done.metrics.outputFiles, 1);
+    for (const entry of done.statusHistory) assert.ok(entry.reason.length > 0 && !Number.isNaN(Date.parse(entry.at)));
+    const logs = await app.request("GET", `/api/v1/tasks/${queued.id}/logs`);
+    assert.equal(await logs.text(), "line 1\n");
+  });
+
+  it("a non-zero exit ends failed with the exit code and the tail of stderr in reason", async () => {
+    const queued = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    await json(await machine.started(queued.id), 200);
+    const done = await json<TaskView>(
+      await machine.finish(queued.id, { outcome: "exited", exitCode: 3, reason: "Traceback\nValueError: bad mesh\n" }),
+      200,
+    );
+    assert.equal(done.status, "failed");
+    assert.equal(done.exitCode, 3);
+    assert.match(done.reason ?? "", /exit code 3/);
+    assert.match(done.reason ?? "", /ValueError: bad mesh/);
+  });
+
+  it("a runner error (input could not be unpacked) ends failed with its reason", async () => {
+    const queued = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "error", reason: "command not found: nosuchprog", exitCode: 127 }), 200);
+    assert.equal(done.status, "failed");
+    assert.match(done.reason ?? "", /command not found/);
+  });
+
+  it("a finished task cannot be finished again by its old machine", async () => {
+    const queued = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    await json(await machine.started(queued.id), 200);
+    await json(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 200);
+    const again = await errorOf(await machine.finish(queued.id, { outcome: "exited", exitCode: 1 }), 409);
+    assert.equal(again.code, "LEASE_LOST");
+  });
+});
+
+describe("kill", () => {
+  let app: TestApp;
+  let machine: FakeMachine;
+  before(async () => {
+    app = await createTestApp();
+    machine = await registerMachine(app, "k", await createGroup(app, "k"));
+  });
+  after(async () => app.close());
+
+  const kill = async (id: string, status = 200): Promise<KillView> =>
+    json<KillView>(await app.request("POST", `/api/v1/tasks/${id}/kill`), status);
+
+  it("kill in pending-input ends it killed at once", async () => {
+    const created = await json<TaskView>(await app.request("POST", "/api/v1/tasks", { json: { simulator: "custom", commands: [["true"]], machineGroup: "k" } }), 201);
+    const killed = await kill(created.id);
+    assert.equal(killed.result, "killed");
+    assert.equal(killed.task.status, "killed");
+  });
+
+  it("kill on a queued task marks it killed and it is never dispatched", async () => {
+    const queued = await submit(app, { machineGroup: "k" });
+    assert.equal((await kill(queued.id)).task.status, "killed");
+    assert.equal(await machine.claim(), undefined);
+  });
+
+  it("kill in submitted is confirmed when the machine reports started: it never runs", async () => {
+    const queued = await submit(app, { machineGroup: "k" });
+    await machine.claim();
+    const requested = await kill(queued.id);
+    assert.equal(requested.result, "kill-requested");
+    assert.equal(requested.task.status, "submitted");
+    assert.equal((await errorOf(await machine.started(queued.id), 409)).code, "LEASE_LOST");
+    const after = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}`), 200);
+    assert.equal(after.status, "killed");
+  });
+
+  it("kill in started reaches the machine on its control channel and ends killed when it confirms", async () => {
+    const queued = await submit(app, { machineGroup: "k" });
+    await machine.claim();
+    await json(await machine.started(queued.id), 200);
+    const requested = await kill(queued.id);
+    assert.equal(requested.result, "kill-requested");
+    assert.ok(requested.task.killRequestedAt);
+    const control = await json<{ messages: { type: string; taskId: string }[] }>(
+      await machine.call("GET", `/control?machineId=${machine.id}&waitMs=0`),
+      200,
+    );
+    assert.deepEqual(control.messages.map((m) => [m.type, m.taskId]), [["kill", queued.id]]);
+    assert.equal((await kill(queued.id)).result, "kill-requested", "a second kill is the same request");
+    const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "killed", signal: "SIGTERM" }), 200);
+    assert.equal(done.status, "killed");
+    assert.equal((await kill(queued.id)).result, "killed", "kill of a killed task is idempotent");
+  });
+
+  it("kill of a finished task is a clear no-op error", async () => {
+    const queued = await submit(app, { machineGroup: "k" });
+    await machine.claim();
+    await json(await machine.started(queued.id), 200);
+    await json(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 200);
+    const error = await errorOf(await app.request("POST", `/api/v1/tasks/${queued.id}/kill`), 409);
+    assert.equal(error.code, "TASK_ALREADY_FINISHED");
+    assert.equal(error.message, `task ${queued.id} is already success; nothing to kill`);
+  });
+});
+
+describe("waiting and the queue", () => {
+  let app: TestApp;
+  let machine: FakeMachine;
+  before(async () => {
+    app = await createTestApp();
+    machine = await registerMachine(app, "w", await createGroup(app, "w"));
+  });
+  after(async () => app.close());
+
+  it("wait on an already finished task returns at once", async () => {
+    const queued = await submit(app, { machineGroup: "w" });
+    await machine.claim();
+    await json(await machine.finish(queued.id, { outcome: "error", reason: "x" }), 200);
+    const started = Date.now();
+    const waited = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=60000`), 200);
+    assert.equal(waited.status, "failed");
+    assert.ok(Date.now() - started < 5_000, "it did not sit out the long poll");
+  });
+
+  it("a waiting long poll is woken by the task's end", async () => {
+    const queued = await submit(app, { machineGroup: "w" });
+    const waiting = app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=60000`);
+    await machine.claim();
+    await json(await machine.started(queued.id), 200);
+    await json(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 200);
+    assert.equal((await json<TaskView>(await waiting, 200)).status, "success");
+  });
+
+  it("wait that times out returns the task as it is", async () => {
+    const queued = await submit(app, { machineGroup: "w" });
+    const waited = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=50`), 200);
+    assert.equal(waited.status, "in-queue");
+    assert.equal(waited.isTerminal, false);
+    await machine.claim();
+    await json(await machine.finish(queued.id, { outcome: "error", reason: "cleanup" }), 200);
+  });
+
+  it("queue position counts down as tasks ahead leave the queue, and is null once it left", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i += 1) ids.push((await submit(app, { machineGroup: "w" })).id);
+    const position = async (id: string): Promise<number | null> =>
+      (await json<{ queuePosition: number | null }>(await app.request("GET", `/api/v1/tasks/${id}/position`), 200)).queuePosition;
+    const last = ids[2]!;
+    assert.equal(await position(last), 2);
+    for (const expected of [1, 0]) {
+      const claimed = await machine.claim();
+      assert.ok(claimed);
+      await json(await machine.finish(claimed.id, { outcome: "error", reason: "done" }), 200);
+      assert.equal(await position(last), expected);
+    }
+    await machine.claim();
+    assert.equal(await position(last), null);
+    await json(await machine.finish(last, { outcome: "error", reason: "done" }), 200);
+  });
+
+  it("a claim long poll is woken by a submission", async () => {
+    const claiming = machine.claim(30_000);
+    const queued = await submit(app, { machineGroup: "w" });
+    assert.equal((await claiming)?.id, queued.id);
+    await json(await machine.finish(queued.id, { outcome: "error", reason: "done" }), 200);
+  });
+});
+
+describe("lost machines", () => {
+  it("a task whose lease expires goes back to the queue with attempt + 1, then fails after the last attempt", async () => {
+    const app = await createTestApp({ leaseMs: 1, maxAttempts: 2 });
+    try {
+      const machine = await registerMachine(app, "l", await createGroup(app, "l"));
+      const queued = await submit(app, { machineGroup: "l" });
+      await machine.claim();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      assert.equal(await reapExpiredLeases(app.deps), 1);
+      let task = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}`), 200);
+      assert.equal(task.status, "in-queue");
+      assert.equal(task.attempt, 2);
+      assert.equal(task.statusHistory.at(-1)?.detail, "machine-lost");
+      await machine.claim();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      await reapExpiredLeases(app.deps);
+      task = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}`), 200);
+      assert.equal(task.status, "failed");
+      assert.match(task.reason ?? "", /machine lost/);
+      const late = await errorOf(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 409);
+      assert.equal(late.code, "LEASE_LOST", "a machine that lost its lease cannot overwrite the task");
+    } finally {
+      await app.close();
+    }
+  });
+});
