@@ -157,3 +157,10 @@ export const ProjectListView = z.object({
 });
 /** Body of `GET /api/v1/projects`. */
 export type ProjectListView = z.infer<typeof ProjectListView>;
+
+/** Simulators: body of `GET /api/v1/simulators`: which group's machines can run what. */
+export const SimulatorListView = z.object({
+  simulators: z.array(z.object({ name: z.string(), machineGroups: z.record(z.string(), z.array(z.string())) })),
+});
+/** Body of `GET /api/v1/simulators`. */
+export type SimulatorListView = z.infer<typeof SimulatorListView>;

@@ -6,6 +6,7 @@ import type { ServiceDeps } from "../services/service-deps.js";
 import { authenticate } from "../services/users.js";
 import type { AppEnv } from "./app-env.js";
 import { toErrorResponse } from "./http-errors.js";
+import { catalogRoutes } from "./routes/catalog.js";
 import { machineGroupRoutes } from "./routes/machine-groups.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { taskRoutes } from "./routes/tasks.js";
@@ -47,5 +48,6 @@ export function createApp(deps: ServiceDeps): Hono<AppEnv> {
   app.route(`${API_PREFIX}/tasks`, taskFileRoutes());
   app.route(`${API_PREFIX}/machine-groups`, machineGroupRoutes());
   app.route(`${API_PREFIX}/runner`, runnerRoutes());
+  app.route(API_PREFIX, catalogRoutes());
   return app;
 }
