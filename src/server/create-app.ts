@@ -6,6 +6,7 @@ import type { ServiceDeps } from "../services/service-deps.js";
 import { authenticate } from "../services/users.js";
 import type { AppEnv } from "./app-env.js";
 import { toErrorResponse } from "./http-errors.js";
+import { createServerMetrics } from "./metrics.js";
 import { catalogRoutes } from "./routes/catalog.js";
 import { machineGroupRoutes } from "./routes/machine-groups.js";
 import { runnerRoutes } from "./routes/runner.js";
@@ -26,7 +27,11 @@ export function createApp(deps: ServiceDeps): Hono<AppEnv> {
       404,
     ),
   );
+  const metrics = createServerMetrics();
+  metrics.observeTasks(deps.events.tasks);
+  app.use("*", metrics.middleware);
   app.get("/healthz", (c) => c.json({ ok: true, version: SERVER_VERSION }));
+  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);

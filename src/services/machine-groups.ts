@@ -10,6 +10,7 @@ import { waitForEvent } from "../lib/event-hub.js";
 import { killVisibleTask } from "./kill-task.js";
 import { canSeeOwner, requireUser, type Principal } from "./principal.js";
 import type { MachineProvider, ServiceDeps } from "./service-deps.js";
+import { publishTask } from "./task-events.js";
 import { createRunnerToken } from "./users.js";
 
 export interface CreateMachineGroupRequest {
@@ -158,6 +159,6 @@ async function killOrphanedTasks(deps: ServiceDeps, name: string): Promise<void>
         patch: { endedAt: now, leaseExpiresAt: null, metrics: { totalMs: now - task.createdAt } },
       })
       .catch(() => undefined);
-    if (killed !== undefined) deps.events.tasks.publish(killed.id, killed);
+    if (killed !== undefined) publishTask(deps, killed);
   }
 }
