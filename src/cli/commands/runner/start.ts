@@ -1,0 +1,29 @@
+// `flotilla runner start`: one machine, in the foreground, until SIGINT/SIGTERM or its group ends.
+import type { Command } from "commander";
+import { loadRunnerConfig, type RunnerOptions } from "../../../config/runner-config.js";
+import { startRunner } from "../../../runner/start-runner.js";
+
+export function registerRunnerStart(runner: Command): void {
+  runner
+    .command("start")
+    .description("run a machine that claims and runs tasks of one machine group")
+    .option("--server <url>", "server URL (env FLOTILLA_URL)")
+    .option("--token <token>", "runner token of the group (env FLOTILLA_TOKEN; prefer the env: argv is visible to ps)")
+    .option("--machine-group <name>", "machine group whose tasks to run")
+    .option("--machine-id <id>", "id pre-assigned by a provider")
+    .option("--work-dir <dir>", "where task working directories go")
+    .option("--provider-ref <ref>", "provider handle, e.g. the Slurm job id (env SLURM_JOB_ID)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  FLOTILLA_TOKEN=flr_... flotilla runner start --server http://head:7878 --machine-group big\n",
+    )
+    .action(async (options: RunnerOptions) => {
+      const config = loadRunnerConfig(options, process.env);
+      const handle = await startRunner(config);
+      const stop = (): void => void handle.stop();
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+      await handle.done;
+      process.exit(0);
+    });
+}

@@ -1,0 +1,272 @@
+// One task on this machine, start to end: download and unpack the input into a fresh working
+// directory, report started, run the commands in order (stop at the first non-zero exit), collect
+// and upload the outputs, report finish. A kill or a lost lease can cut in at any step.
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { FlotillaError } from "../domain/errors.js";
+import {
+  ArchiveRejectedError,
+  DEFAULT_ARCHIVE_LIMITS,
+  packDirectory,
+  unpackArchive,
+} from "../lib/archive.js";
+import type { FinishRequest } from "../protocol/runner.js";
+import type { TaskView } from "../protocol/tasks.js";
+import { isTransientError, retry } from "./backoff.js";
+import type { Executor } from "./executor.js";
+import { collectOutputs, snapshotInputs, type HashedFile, type InputSnapshot } from "./outputs.js";
+import type { RunnerApi } from "./runner-api.js";
+import { runCommands } from "./run-commands.js";
+import { createTaskState, type TaskDirs, type TaskState } from "./task-state.js";
+import { openTaskLogs } from "./task-logs.js";
+
+export interface TaskContext {
+  readonly api: RunnerApi;
+  readonly machineId: string;
+  /** The runner's work dir; tasks go under `<workDir>/tasks/`. */
+  readonly workDir: string;
+  readonly executor: Executor;
+  readonly log: (line: string) => void;
+}
+
+/** A task being run; `done` resolves when it is finished or dropped (it never rejects). */
+export interface TaskRun {
+  readonly state: TaskState;
+  readonly done: Promise<void>;
+}
+
+/** The end the runner reports, without machineId (added when sending). */
+type Report = Omit<FinishRequest, "machineId">;
+
+/** Thrown inside the phases once the server has given the task to another machine. */
+class LeaseLost extends Error {}
+
+export function taskDirsFor(workDir: string, task: Pick<TaskView, "id" | "attempt">): TaskDirs {
+  const taskDir = join(workDir, "tasks", `${task.id}-${task.attempt}`);
+  return {
+    taskDir,
+    workingDir: join(taskDir, "work"),
+    stdoutPath: join(taskDir, "stdout.log"),
+    stderrPath: join(taskDir, "stderr.log"),
+  };
+}
+
+export function startTask(ctx: TaskContext, task: TaskView): TaskRun {
+  const state = createTaskState(task, taskDirsFor(ctx.workDir, task), ctx.log);
+  const done = runTask(ctx, state).catch((error: unknown) => {
+    ctx.log(`task ${task.id}: runner error: ${describe(error)}`);
+  });
+  return { state, done };
+}
+
+async function runTask(ctx: TaskContext, state: TaskState): Promise<void> {
+  const { task, dirs } = state;
+  try {
+    await rm(dirs.taskDir, { recursive: true, force: true });
+    await mkdir(dirs.workingDir, { recursive: true });
+    const report = await prepareAndRun(ctx, state);
+    if (report === undefined) return;
+    await sendFinish(ctx, state, report);
+  } catch (error) {
+    if (!(error instanceof LeaseLost)) throw error;
+  } finally {
+    if (state.ending()?.kind === "lease-lost") {
+      ctx.log(`task ${task.id}: the server gave it to another machine; dropped`);
+    }
+    await state.groupGone();
+    // Finished tasks are introspected from their stored outputs, so the machine keeps nothing.
+    await rm(dirs.taskDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+/** The report to finish with, or undefined when the task was dropped. */
+async function prepareAndRun(ctx: TaskContext, state: TaskState): Promise<Report | undefined> {
+  const prepared = await guard(state, () => downloadInput(ctx, state));
+  if (state.ending() !== undefined) return endedEarly(state);
+  if ("error" in prepared) return { outcome: "error", reason: prepared.error };
+  if (!(await reportStarted(ctx, state, prepared))) return endedEarly(state);
+  const logs = openTaskLogs({
+    api: ctx.api,
+    machineId: ctx.machineId,
+    taskId: state.task.id,
+    stdoutPath: state.dirs.stdoutPath,
+    stderrPath: state.dirs.stderrPath,
+    onLeaseLost: () => state.loseLease(),
+    log: ctx.log,
+  });
+  const ran = await runCommands(ctx.executor, state, logs).finally(() => logs.close());
+  if (state.ending() !== undefined) return endedEarly(state, ran.computationMs);
+  const { computationMs } = ran;
+  if (ran.kind === "error") return { outcome: "error", ...ran.report, computationMs };
+  const uploaded = await guard(state, () => uploadOutputs(ctx, state, prepared.inputs));
+  if (state.ending() !== undefined) return endedEarly(state, computationMs);
+  if ("error" in uploaded) return { outcome: "error", reason: uploaded.error, computationMs };
+  return {
+    outcome: "exited",
+    ...(ran.exitCode === undefined ? {} : { exitCode: ran.exitCode }),
+    ...(ran.signal === undefined ? {} : { signal: ran.signal }),
+    ...(ran.exitCode === 0 ? {} : { reason: logs.stderrTail() }),
+    computationMs,
+    outputUploadMs: uploaded.outputUploadMs,
+    manifest: uploaded.manifest.map(({ path, size, sha256, mtimeMs }) => ({
+      path,
+      size,
+      sha256,
+      mtimeMs,
+    })),
+  };
+}
+
+/** POST started; false when the task was killed meanwhile (LeaseLost when taken away). */
+async function reportStarted(
+  ctx: TaskContext,
+  state: TaskState,
+  prepared: PreparedInput,
+): Promise<boolean> {
+  const request = {
+    machineId: ctx.machineId,
+    inputDownloadMs: prepared.inputDownloadMs,
+    inputBytes: prepared.inputBytes,
+    inputFiles: prepared.inputFiles,
+  };
+  try {
+    await guard(state, () =>
+      retry(() => ctx.api.started(state.task.id, request), { attempts: 6, signal: state.signal }),
+    );
+    return true;
+  } catch (error) {
+    if (error instanceof LeaseLost || state.ending() === undefined) throw error;
+    return false;
+  }
+}
+
+/** Killed (report once the group is gone) or lease lost (report nothing). */
+async function endedEarly(state: TaskState, computationMs?: number): Promise<Report | undefined> {
+  const ending = state.ending();
+  if (ending?.kind !== "kill") return undefined;
+  await state.groupGone();
+  return {
+    outcome: "killed",
+    reason: ending.reason,
+    ...(computationMs === undefined ? {} : { computationMs }),
+  };
+}
+
+/** Runs a step; a LEASE_LOST answer drops the task (and kills what runs). */
+async function guard<T>(state: TaskState, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    if (error instanceof FlotillaError && error.code === "LEASE_LOST") {
+      state.loseLease();
+      throw new LeaseLost();
+    }
+    throw error;
+  }
+}
+
+interface PreparedInput {
+  readonly inputs: InputSnapshot;
+  readonly inputDownloadMs: number;
+  readonly inputBytes: number;
+  readonly inputFiles: number;
+}
+
+/** Download + unpack + the input snapshot (all counted as inputDownloadMs). */
+async function downloadInput(
+  ctx: TaskContext,
+  state: TaskState,
+): Promise<PreparedInput | { error: string }> {
+  const startedAt = performance.now();
+  const { workingDir } = state.dirs;
+  try {
+    const unpacked = await retry(
+      async () => {
+        // A retry starts from an empty directory: a half-unpacked archive must not mix in.
+        await rm(workingDir, { recursive: true, force: true });
+        await mkdir(workingDir, { recursive: true });
+        const input = await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
+        // unpackArchive leaves a rejected source paused: destroy it to free the connection.
+        return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS).finally(() =>
+          input.destroy(),
+        );
+      },
+      {
+        attempts: 4,
+        signal: state.signal,
+        isRetryable: (error) => !(error instanceof ArchiveRejectedError) && isTransientError(error),
+        onRetry: (error) =>
+          ctx.log(`task ${state.task.id}: input download failed, retrying: ${describe(error)}`),
+      },
+    );
+    const inputs = await snapshotInputs(workingDir);
+    const inputDownloadMs = performance.now() - startedAt;
+    return { inputs, inputDownloadMs, inputBytes: unpacked.bytes, inputFiles: unpacked.files };
+  } catch (error) {
+    if (error instanceof FlotillaError && error.code === "LEASE_LOST") throw error;
+    if (error instanceof ArchiveRejectedError)
+      return { error: `input archive rejected: ${error.message}` };
+    return { error: `could not download the input: ${describe(error)}` };
+  }
+}
+
+interface UploadedOutputs {
+  readonly manifest: readonly HashedFile[];
+  readonly outputUploadMs: number;
+}
+
+/** Collect + upload (outputUploadMs), retried with backoff; an error string once it gives up. */
+async function uploadOutputs(
+  ctx: TaskContext,
+  state: TaskState,
+  inputs: InputSnapshot,
+): Promise<UploadedOutputs | { error: string }> {
+  const startedAt = performance.now();
+  const { workingDir } = state.dirs;
+  try {
+    const manifest = await collectOutputs(workingDir, inputs);
+    const files = manifest.map((file) => file.path);
+    await retry(
+      () =>
+        ctx.api.uploadOutputs(
+          ctx.machineId,
+          state.task.id,
+          packDirectory(workingDir, { files }),
+          state.signal,
+        ),
+      {
+        attempts: 5,
+        signal: state.signal,
+        isRetryable: (error) => !(error instanceof FlotillaError && error.code === "LEASE_LOST"),
+        onRetry: (error) =>
+          ctx.log(`task ${state.task.id}: output upload failed, retrying: ${describe(error)}`),
+      },
+    );
+    return { manifest, outputUploadMs: performance.now() - startedAt };
+  } catch (error) {
+    if (error instanceof FlotillaError && error.code === "LEASE_LOST") throw error;
+    return { error: `could not upload the outputs: ${describe(error)}` };
+  }
+}
+
+async function sendFinish(ctx: TaskContext, state: TaskState, report: Report): Promise<void> {
+  const request: FinishRequest = { machineId: ctx.machineId, ...report };
+  if (request.reason !== undefined && request.reason.length > 8000) {
+    request.reason = request.reason.slice(-8000);
+  }
+  try {
+    // Not tied to state.signal: a kill must still be reported once the group is gone.
+    await guard(state, () => retry(() => ctx.api.finish(state.task.id, request), { attempts: 10 }));
+    ctx.log(
+      `task ${state.task.id}: finished (${report.outcome}${report.exitCode === undefined ? "" : `, exit code ${report.exitCode}`})`,
+    );
+  } catch (error) {
+    if (error instanceof LeaseLost) throw error;
+    // The server will requeue it when the lease expires: nothing else to do on this side.
+    ctx.log(`task ${state.task.id}: could not report its end: ${describe(error)}`);
+  }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,72 @@
+// Where a task's stdout and stderr go: a file on the machine (for `tail`), the server (shipped
+// in order, batched), and for stderr a small in-memory tail that becomes the failure reason.
+import { createWriteStream, type WriteStream } from "node:fs";
+import { once } from "node:events";
+import type { FlotillaError } from "../domain/errors.js";
+import { createLogShipper, type LogShipper } from "./log-shipper.js";
+import type { LogStream, RunnerApi } from "./runner-api.js";
+
+const STDERR_TAIL_BYTES = 4096;
+const STDERR_TAIL_LINES = 20;
+
+export interface TaskLogsOptions {
+  readonly api: RunnerApi;
+  readonly machineId: string;
+  readonly taskId: string;
+  readonly stdoutPath: string;
+  readonly stderrPath: string;
+  readonly onLeaseLost: (error: FlotillaError) => void;
+  readonly log: (line: string) => void;
+}
+
+export interface TaskLogs {
+  write(stream: LogStream, chunk: Buffer): void;
+  /** The last ~20 lines (at most 4 KB) of stderr. */
+  stderrTail(): string;
+  /** Flushes to the server and closes the files. */
+  close(): Promise<void>;
+}
+
+export function openTaskLogs(options: TaskLogsOptions): TaskLogs {
+  const files: Record<LogStream, WriteStream> = {
+    stdout: createWriteStream(options.stdoutPath, { flags: "a" }),
+    stderr: createWriteStream(options.stderrPath, { flags: "a" }),
+  };
+  for (const file of Object.values(files)) {
+    // A full disk must not crash the runner: the server still gets the output.
+    file.on("error", (error) => options.log(`cannot write ${String(file.path)}: ${error.message}`));
+  }
+  const shipper = (stream: LogStream): LogShipper =>
+    createLogShipper({
+      send: (chunk) => options.api.appendLog(options.machineId, options.taskId, stream, chunk),
+      onLeaseLost: options.onLeaseLost,
+      log: options.log,
+    });
+  const shippers: Record<LogStream, LogShipper> = {
+    stdout: shipper("stdout"),
+    stderr: shipper("stderr"),
+  };
+  let tail = Buffer.alloc(0);
+  return {
+    write(stream, chunk) {
+      files[stream].write(chunk);
+      shippers[stream].write(chunk);
+      if (stream === "stderr") tail = Buffer.concat([tail, chunk]).subarray(-STDERR_TAIL_BYTES);
+    },
+    stderrTail() {
+      const lines = tail.toString("utf8").split("\n");
+      if (lines[lines.length - 1] === "") lines.pop();
+      return lines.slice(-STDERR_TAIL_LINES).join("\n");
+    },
+    async close() {
+      await Promise.all([shippers.stdout.close(), shippers.stderr.close()]);
+      await Promise.all(
+        Object.values(files).map(async (file) => {
+          if (file.closed) return;
+          file.end();
+          await once(file, "close").catch(() => undefined);
+        }),
+      );
+    },
+  };
+}
