@@ -1,0 +1,47 @@
+/**
+ * Ctrl-C while `task.wait()` runs: the user wants their program back, not the task killed. One
+ * SIGINT listener is installed while at least one wait is in progress; it says how to reach each
+ * waited task again and exits with 130 (128 + SIGINT), the code a shell expects.
+ */
+
+interface WaitedTask {
+  readonly id: string;
+  readonly machineGroup: string;
+}
+
+const waited = new Map<symbol, WaitedTask>();
+let listener: (() => void) | undefined;
+
+/** Registers a waited task; the returned function unregisters it (call it in `finally`). */
+export function noticeOnInterrupt(task: WaitedTask): () => void {
+  const key = Symbol(task.id);
+  waited.set(key, task);
+  if (listener === undefined) {
+    listener = onInterrupt;
+    process.on("SIGINT", listener);
+  }
+  return () => {
+    waited.delete(key);
+    if (waited.size === 0 && listener !== undefined) {
+      process.off("SIGINT", listener);
+      listener = undefined;
+    }
+  };
+}
+
+/** The line printed for a task still running when the user pressed Ctrl-C. */
+export function describeInterruptedWait(task: WaitedTask): string {
+  const { id, machineGroup } = task;
+  return `task ${id} keeps running on ${machineGroup}; follow it with \`flotilla logs ${id}\`, wait again with \`flotilla tasks wait ${id}\`, kill it with \`flotilla tasks kill ${id}\``;
+}
+
+function onInterrupt(): void {
+  const seen = new Set<string>();
+  for (const task of waited.values()) {
+    if (seen.has(task.id)) continue;
+    seen.add(task.id);
+    process.stderr.write(`\n${describeInterruptedWait(task)}\n`);
+  }
+  // eslint-disable-next-line no-restricted-properties -- Ctrl-C in wait() must end the program as the user asked (Node's default), after saying the task keeps running; the SDK's only exit.
+  process.exit(130);
+}

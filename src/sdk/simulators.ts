@@ -1,0 +1,257 @@
+/**
+ * Simulators (DESIGN.md "Simulators"): a {@link Simulator} wraps a recipe and submits tasks with
+ * `run()`, which returns as soon as the input is uploaded (the task is then `in-queue`).
+ * Everything that can be checked locally is checked before anything is created on the server.
+ */
+import { readdir, stat } from "node:fs/promises";
+import { isAbsolute, join, normalize, resolve } from "node:path";
+import { InvalidInputError, NotFoundError } from "../domain/errors.js";
+import { DEFAULT_MACHINE_GROUP, type Command } from "../domain/task.js";
+import { CreateTaskRequest } from "../protocol/tasks.js";
+import { RECIPES, findRecipe, recipeNames } from "../simulators/catalog.js";
+import { custom } from "../simulators/custom.js";
+import {
+  findMainInputCandidates,
+  type MainInputSpec,
+  type SimulatorRecipe,
+} from "../simulators/recipe.js";
+import { getDefaultClient, type Flotilla } from "./client.js";
+import { MachineGroup } from "./machine-group.js";
+import { Task } from "./task.js";
+
+/** Options of {@link Simulator.run}. */
+export interface RunOptions {
+  /** Where to run: a MachineGroup (started first if needed) or a group name; default "default". */
+  readonly on?: MachineGroup | string | undefined;
+  /** Project label (default "default"). */
+  readonly project?: string | undefined;
+  /** The commands, as argv arrays run without a shell; default: the recipe's commands. */
+  readonly commands?: readonly (readonly string[])[] | undefined;
+  /** Extra environment for the commands. */
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** Time between SIGTERM and SIGKILL when the task is killed. */
+  readonly killGraceMs?: number | undefined;
+  /** The main input file, relative to the input directory (recipes that have one). */
+  readonly mainFile?: string | undefined;
+  /** Recipe-specific options, handed to the recipe's default commands. */
+  readonly options?: Readonly<Record<string, unknown>> | undefined;
+  /** The client to use; the group's client or the default client otherwise. */
+  readonly client?: Flotilla | undefined;
+  /** Cancels the submission (a created task is then killed). */
+  readonly signal?: AbortSignal | undefined;
+}
+
+/**
+ * A simulator made from a recipe.
+ *
+ * @example
+ * ```ts
+ * const simulator = simulators.custom();
+ * const task = await simulator.run("scenarios/wind_10ms", {
+ *   on: group,
+ *   commands: [["python3", "simulate.py", "--steps", "1000"]],
+ * });
+ * ```
+ */
+export class Simulator {
+  /** The recipe: name, binaries, default commands, main input. */
+  readonly recipe: SimulatorRecipe;
+
+  /** A simulator for `recipe` (see `simulators.get(name)` for the built-in ones). */
+  constructor(recipe: SimulatorRecipe) {
+    this.recipe = recipe;
+  }
+
+  /** The recipe's name. */
+  get name(): string {
+    return this.recipe.name;
+  }
+
+  /**
+   * Submits `inputDir` as a new task and returns its handle once the input is uploaded (the task
+   * is then `in-queue`); it does not wait for the task to run. Bad options, a missing input
+   * directory or main file, and missing commands are InvalidInputErrors raised before anything
+   * is created on the server. If the upload fails, the just-created task is killed.
+   *
+   * @example
+   * ```ts
+   * const task = await simulators.custom().run("input/", { commands: [["sh", "-c", "./run.sh > out.txt"]] });
+   * console.log(`submitted ${task.id}`);
+   * ```
+   */
+  async run(inputDir: string, options: RunOptions = {}): Promise<Task> {
+    const dir = await checkInputDir(inputDir);
+    const commands = await this.#commandsFor(dir, options);
+    const groupName = typeof options.on === "string" ? options.on : undefined;
+    const request = checkCreateRequest({
+      simulator: this.recipe.name,
+      commands,
+      machineGroup: groupName,
+      project: options.project,
+      env: options.env,
+      killGraceMs: options.killGraceMs,
+    });
+    const { client, machineGroup } = await prepareTarget(options);
+    const created = await client.createTask(
+      { ...request, machineGroup },
+      { signal: options.signal },
+    );
+    try {
+      return new Task(
+        await client.uploadInput(created.id, dir, { signal: options.signal }),
+        client,
+      );
+    } catch (error) {
+      // Leave nothing in pending-input; the kill is best effort, the upload error is what matters.
+      await client.killTask(created.id).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async #commandsFor(dir: string, options: RunOptions): Promise<Command[]> {
+    const mainInput = this.recipe.mainInput;
+    let mainFile = options.mainFile;
+    if (mainFile !== undefined) await checkGivenMainFile(dir, mainFile, mainInput);
+    if (options.commands !== undefined) {
+      if (options.commands.length === 0) throw this.#noCommands();
+      return options.commands.map((command, index) => copyCommand(command, index));
+    }
+    if (mainInput !== undefined && mainFile === undefined) {
+      mainFile = await findMainFile(dir, this.recipe.name, mainInput);
+    }
+    const commands = this.recipe.defaultCommands({ ...options.options, mainFile });
+    if (commands.length === 0) throw this.#noCommands();
+    return commands;
+  }
+
+  #noCommands(): InvalidInputError {
+    return new InvalidInputError(
+      `simulator ${this.recipe.name} has no default commands: pass commands: [["prog", "arg"]] (argv arrays, run without a shell; write ["sh", "-c", "..."] for one)`,
+    );
+  }
+}
+
+/**
+ * The built-in simulators.
+ *
+ * @example
+ * ```ts
+ * import { simulators } from "flotilla";
+ *
+ * const mine = simulators.custom();
+ * const same = simulators.get("custom");
+ * console.log(simulators.list().map((s) => s.name));
+ * ```
+ */
+export const simulators = {
+  /** Runs your own commands as given. */
+  custom: (): Simulator => new Simulator(custom),
+  /** The simulator called `name`; SIMULATOR_NOT_FOUND when there is none. */
+  get: (name: string): Simulator => {
+    const recipe = findRecipe(name);
+    if (recipe === undefined) {
+      throw new NotFoundError(
+        "SIMULATOR_NOT_FOUND",
+        `no simulator called ${name}; use one of: ${recipeNames().join(", ")}`,
+      );
+    }
+    return new Simulator(recipe);
+  },
+  /** Every built-in simulator. */
+  list: (): Simulator[] => RECIPES.map((recipe) => new Simulator(recipe)),
+} as const;
+
+// Commands are argv arrays. A plain string (the shell-line style of other tools) would be
+// spread into characters by a copy, so name it and show the argv form instead.
+function copyCommand(command: unknown, index: number): string[] {
+  if (!Array.isArray(command)) {
+    throw new InvalidInputError(
+      `run option commands[${index}] is ${JSON.stringify(command)}, not an argv array; write it as ["prog", "arg", ...] (no shell; ["sh", "-c", "..."] for one)`,
+    );
+  }
+  // Non-string arguments are left for the request schema to name.
+  return (command as unknown[]).map((arg) => arg as string);
+}
+
+async function checkInputDir(inputDir: string): Promise<string> {
+  const dir = resolve(inputDir);
+  const info = await stat(dir).catch(() => undefined);
+  if (info === undefined) {
+    throw new InvalidInputError(
+      `input directory ${inputDir} does not exist; pass the directory that holds the simulation's files`,
+    );
+  }
+  if (!info.isDirectory()) {
+    throw new InvalidInputError(
+      `input directory ${inputDir} is a file, not a directory; pass the directory that holds the simulation's files`,
+    );
+  }
+  return dir;
+}
+
+async function checkGivenMainFile(
+  dir: string,
+  mainFile: string,
+  spec: MainInputSpec | undefined,
+): Promise<void> {
+  const what = spec === undefined ? "main input file" : `main input file (${spec.description})`;
+  const escapes = isAbsolute(mainFile) || normalize(mainFile).split(/[\\/]/)[0] === "..";
+  const info = escapes ? undefined : await stat(join(dir, mainFile)).catch(() => undefined);
+  if (info?.isFile() !== true) {
+    throw new InvalidInputError(
+      `${what} ${mainFile} was not found in input directory ${dir}; give its path relative to that directory`,
+      { mainFile },
+    );
+  }
+}
+
+async function findMainFile(dir: string, simulator: string, spec: MainInputSpec): Promise<string> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
+  const found = findMainInputCandidates(spec, names);
+  const [only] = found;
+  if (only !== undefined && found.length === 1) return only;
+  if (found.length === 0) {
+    throw new InvalidInputError(
+      `simulator ${simulator} needs ${spec.description}: looked for ${spec.patterns.join(" or ")} in ${dir} and found none; add it, or pass ${spec.option}: "<file>"`,
+      { patterns: [...spec.patterns] },
+    );
+  }
+  throw new InvalidInputError(
+    `simulator ${simulator} needs one ${spec.description} but ${dir} has ${found.length}: ${found.join(", ")}; pick one with ${spec.option}: "<file>"`,
+    { candidates: found },
+  );
+}
+
+function checkCreateRequest(request: Record<string, unknown>): CreateTaskRequest {
+  const parsed = CreateTaskRequest.safeParse(request);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const [first, ...rest] = issue?.path ?? [];
+  const key = String(first ?? "options") + rest.map((part) => `[${JSON.stringify(part)}]`).join("");
+  const option = first === "machineGroup" ? "on" : key;
+  throw new InvalidInputError(`run option ${option}: ${issue?.message ?? "is invalid"}`);
+}
+
+// The client and group name of a run: a MachineGroup brings its own client (or adopts run's)
+// and is started first when it is not running.
+async function prepareTarget(
+  options: RunOptions,
+): Promise<{ client: Flotilla; machineGroup: string }> {
+  const on = options.on;
+  if (!(on instanceof MachineGroup)) {
+    const client = options.client ?? (await getDefaultClient());
+    return { client, machineGroup: on ?? DEFAULT_MACHINE_GROUP };
+  }
+  const client = await on.getClient(options.client);
+  if (options.client !== undefined && client.connection.url !== options.client.connection.url) {
+    throw new InvalidInputError(
+      `machine group ${on.name ?? "(unnamed)"} belongs to ${client.connection.url} but the client option points at ${options.client.connection.url}; use one server`,
+    );
+  }
+  if (!on.isStarted) await on.start();
+  const name = on.name;
+  if (name === undefined)
+    throw new InvalidInputError("the machine group has no name after start()");
+  return { client, machineGroup: name };
+}
