@@ -120,7 +120,8 @@ describe("kill", () => {
       await machine.call("GET", `/control?machineId=${machine.id}&waitMs=0`),
       200,
     );
-    assert.deepEqual(control.messages.map((m) => [m.type, m.taskId]), [["kill", queued.id]]);
+    // (a kill of an earlier task may still sit in the queue: runners ignore kills for other tasks)
+    assert.deepEqual(control.messages.filter((m) => m.taskId === queued.id).map((m) => m.type), ["kill"]);
     assert.equal((await kill(queued.id)).result, "kill-requested", "a second kill is the same request");
     const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "killed", signal: "SIGTERM" }), 200);
     assert.equal(done.status, "killed");
