@@ -5,8 +5,26 @@ import importX from "eslint-plugin-import-x";
 const layer = (name) => `./src/${name}`;
 // [target layer, layers it must not import]
 const forbidden = [
-  ["domain", ["protocol", "store", "blobs", "services", "server", "providers", "runner", "simulators", "sdk", "cli", "config"]],
-  ["protocol", ["store", "blobs", "services", "server", "providers", "runner", "sdk", "cli", "config"]],
+  [
+    "domain",
+    [
+      "protocol",
+      "store",
+      "blobs",
+      "services",
+      "server",
+      "providers",
+      "runner",
+      "simulators",
+      "sdk",
+      "cli",
+      "config",
+    ],
+  ],
+  [
+    "protocol",
+    ["store", "blobs", "services", "server", "providers", "runner", "sdk", "cli", "config"],
+  ],
   ["store", ["protocol", "services", "server", "providers", "runner", "sdk", "cli"]],
   ["blobs", ["protocol", "store", "services", "server", "providers", "runner", "sdk", "cli"]],
   ["services", ["server", "providers", "runner", "sdk", "cli", "store/sqlite", "store/postgres"]],
@@ -16,7 +34,23 @@ const forbidden = [
   ["simulators", ["store", "blobs", "services", "server", "providers", "runner", "sdk", "cli"]],
   ["sdk", ["store", "blobs", "services", "server", "providers", "runner", "cli"]],
   ["cli", ["store", "services", "blobs", "providers"]],
-  ["lib", ["domain", "protocol", "store", "blobs", "services", "server", "providers", "runner", "simulators", "sdk", "cli", "config"]],
+  [
+    "lib",
+    [
+      "domain",
+      "protocol",
+      "store",
+      "blobs",
+      "services",
+      "server",
+      "providers",
+      "runner",
+      "simulators",
+      "sdk",
+      "cli",
+      "config",
+    ],
+  ],
 ];
 const zones = forbidden.flatMap(([target, froms]) =>
   froms.map((from) => ({
@@ -29,17 +63,41 @@ const zones = forbidden.flatMap(([target, froms]) =>
 const wiring = ["src/server/main.ts", "src/cli/commands/server/**", "src/cli/commands/runner/**"];
 
 export default tseslint.config(
-  { ignores: ["build/**", "node_modules/**", "eslint.config.js", "bin/**", "examples/**/input/**", "examples/**/*.mjs"] },
+  {
+    ignores: [
+      "build/**",
+      "node_modules/**",
+      "eslint.config.js",
+      "bin/**",
+      "examples/**/input/**",
+      "examples/**/*.mjs",
+    ],
+  },
   ...tseslint.configs.recommendedTypeChecked,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    languageOptions: {
+      parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
+    },
     plugins: { "import-x": importX },
     rules: {
       "@typescript-eslint/no-floating-promises": [
         "error",
         {
           allowForKnownSafeCalls: [
-            { from: "package", package: "node:test", name: ["describe", "it", "test", "suite", "before", "after", "beforeEach", "afterEach"] },
+            {
+              from: "package",
+              package: "node:test",
+              name: [
+                "describe",
+                "it",
+                "test",
+                "suite",
+                "before",
+                "after",
+                "beforeEach",
+                "afterEach",
+              ],
+            },
           ],
         },
       ],
@@ -47,7 +105,10 @@ export default tseslint.config(
       "@typescript-eslint/only-throw-error": "error",
       "@typescript-eslint/switch-exhaustiveness-check": "error",
       "@typescript-eslint/consistent-type-imports": "error",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/no-unused-vars": [
+        "error",
+        { argsIgnorePattern: "^_", varsIgnorePattern: "^_" },
+      ],
       "import-x/no-cycle": "error",
       "import-x/no-restricted-paths": ["error", { zones }],
       "no-restricted-properties": [
@@ -57,7 +118,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/**/main.ts", "src/config/**", "src/cli/**", "tests/**", "examples/**", "bench/**", ...wiring],
+    files: [
+      "src/**/main.ts",
+      "src/config/**",
+      "src/cli/**",
+      "tests/**",
+      "examples/**",
+      "bench/**",
+      ...wiring,
+    ],
     rules: { "no-restricted-properties": "off" },
   },
   { files: wiring, rules: { "import-x/no-restricted-paths": "off" } },

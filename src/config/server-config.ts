@@ -40,15 +40,24 @@ export interface ServerOptions {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
 
-function numberFrom(key: string, value: string | number | undefined, source: string, fallback: number): number {
+function numberFrom(
+  key: string,
+  value: string | number | undefined,
+  source: string,
+  fallback: number,
+): number {
   if (value === undefined || value === "") return fallback;
   const parsed = typeof value === "number" ? value : Number(value);
-  if (!Number.isFinite(parsed)) throw new Error(`${key} from ${source} must be a number, got "${String(value)}"`);
+  if (!Number.isFinite(parsed))
+    throw new Error(`${key} from ${source} must be a number, got "${String(value)}"`);
   return parsed;
 }
 
 /** Builds the server config from options (first) and env (second), with defaults. */
-export function loadServerConfig(options: ServerOptions, env: Record<string, string | undefined>): ServerConfig {
+export function loadServerConfig(
+  options: ServerOptions,
+  env: Record<string, string | undefined>,
+): ServerConfig {
   const host = options.host ?? env.FLOTILLA_HOST ?? "127.0.0.1";
   const allowRemote = options.allowRemote === true || env.FLOTILLA_ALLOW_REMOTE === "1";
   if (!LOOPBACK.has(host) && !allowRemote) {
@@ -59,21 +68,58 @@ export function loadServerConfig(options: ServerOptions, env: Record<string, str
   const config = {
     dataDir: options.dataDir ?? env.FLOTILLA_DATA_DIR ?? join(homedir(), ".flotilla"),
     host,
-    port: numberFrom("port", options.port ?? env.FLOTILLA_PORT, options.port === undefined ? "FLOTILLA_PORT" : "--port", DEFAULT_PORT),
+    port: numberFrom(
+      "port",
+      options.port ?? env.FLOTILLA_PORT,
+      options.port === undefined ? "FLOTILLA_PORT" : "--port",
+      DEFAULT_PORT,
+    ),
     allowRemote,
     writeCredentials: options.writeCredentials,
     leaseMs: numberFrom("FLOTILLA_LEASE_MS", env.FLOTILLA_LEASE_MS, "the environment", 30_000),
-    heartbeatMs: numberFrom("FLOTILLA_HEARTBEAT_MS", env.FLOTILLA_HEARTBEAT_MS, "the environment", 5_000),
-    maxAttempts: numberFrom("FLOTILLA_MAX_ATTEMPTS", env.FLOTILLA_MAX_ATTEMPTS, "the environment", 3),
-    killGraceMs: numberFrom("FLOTILLA_KILL_GRACE_MS", env.FLOTILLA_KILL_GRACE_MS, "the environment", 10_000),
-    defaultGroupMachines: numberFrom("FLOTILLA_DEFAULT_MACHINES", env.FLOTILLA_DEFAULT_MACHINES, "the environment", availableParallelism()),
-    maxInputBytes: numberFrom("FLOTILLA_MAX_INPUT_BYTES", env.FLOTILLA_MAX_INPUT_BYTES, "the environment", 10 * 1024 ** 3),
-    maxInputFiles: numberFrom("FLOTILLA_MAX_INPUT_FILES", env.FLOTILLA_MAX_INPUT_FILES, "the environment", 100_000),
+    heartbeatMs: numberFrom(
+      "FLOTILLA_HEARTBEAT_MS",
+      env.FLOTILLA_HEARTBEAT_MS,
+      "the environment",
+      5_000,
+    ),
+    maxAttempts: numberFrom(
+      "FLOTILLA_MAX_ATTEMPTS",
+      env.FLOTILLA_MAX_ATTEMPTS,
+      "the environment",
+      3,
+    ),
+    killGraceMs: numberFrom(
+      "FLOTILLA_KILL_GRACE_MS",
+      env.FLOTILLA_KILL_GRACE_MS,
+      "the environment",
+      10_000,
+    ),
+    defaultGroupMachines: numberFrom(
+      "FLOTILLA_DEFAULT_MACHINES",
+      env.FLOTILLA_DEFAULT_MACHINES,
+      "the environment",
+      availableParallelism(),
+    ),
+    maxInputBytes: numberFrom(
+      "FLOTILLA_MAX_INPUT_BYTES",
+      env.FLOTILLA_MAX_INPUT_BYTES,
+      "the environment",
+      10 * 1024 ** 3,
+    ),
+    maxInputFiles: numberFrom(
+      "FLOTILLA_MAX_INPUT_FILES",
+      env.FLOTILLA_MAX_INPUT_FILES,
+      "the environment",
+      100_000,
+    ),
   };
   const parsed = ServerConfig.safeParse(config);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new Error(`server setting ${issue?.path.join(".") ?? "?"} is invalid: ${issue?.message ?? "?"}`);
+    throw new Error(
+      `server setting ${issue?.path.join(".") ?? "?"} is invalid: ${issue?.message ?? "?"}`,
+    );
   }
   return parsed.data;
 }

@@ -58,7 +58,13 @@ export class InvalidInputError extends FlotillaError {
 
 export class NotFoundError extends FlotillaError {
   constructor(
-    code: "TASK_NOT_FOUND" | "MACHINE_GROUP_NOT_FOUND" | "MACHINE_NOT_FOUND" | "FILE_NOT_FOUND" | "SIMULATOR_NOT_FOUND" | "NOT_FOUND",
+    code:
+      | "TASK_NOT_FOUND"
+      | "MACHINE_GROUP_NOT_FOUND"
+      | "MACHINE_NOT_FOUND"
+      | "FILE_NOT_FOUND"
+      | "SIMULATOR_NOT_FOUND"
+      | "NOT_FOUND",
     message: string,
   ) {
     super(code, message);

@@ -52,7 +52,11 @@ export interface Machine {
 /** Starts and stops the machines of a group (DESIGN.md "providers"). Small on purpose. */
 export interface MachineProvider {
   /** Starts `count` machines that register with `runnerToken`; returns their pre-assigned ids. */
-  startMachines(group: MachineGroup, count: number, runnerToken: string): Promise<readonly string[]>;
+  startMachines(
+    group: MachineGroup,
+    count: number,
+    runnerToken: string,
+  ): Promise<readonly string[]>;
   /** Stops every machine of the group and waits until they are gone. */
   stopMachines(group: MachineGroup): Promise<void>;
   /** Stops everything this provider started (server shutdown). */

@@ -23,7 +23,9 @@ export const ErrorEnvelope = z.object({
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelope>;
 
 /** A task id: 15 lowercase base36 characters. */
-export const TaskId = z.string().regex(/^[0-9a-z]{15}$/, "a task id is 15 characters of 0-9 and a-z");
+export const TaskId = z
+  .string()
+  .regex(/^[0-9a-z]{15}$/, "a task id is 15 characters of 0-9 and a-z");
 
 /** Machine group, project and user names: letters, digits, `.`, `_`, `-`; 1 to 63 characters. */
 export const Name = z
@@ -41,5 +43,8 @@ export const CommandSchema = z
 
 /** Environment variables for a task's commands. */
 export const EnvSchema = z
-  .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment names are letters, digits and _"), z.string().max(65536))
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment names are letters, digits and _"),
+    z.string().max(65536),
+  )
   .refine((env) => Object.keys(env).length <= 256, "at most 256 environment variables");

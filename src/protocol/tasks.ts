@@ -160,7 +160,9 @@ export type ProjectListView = z.infer<typeof ProjectListView>;
 
 /** Simulators: body of `GET /api/v1/simulators`: which group's machines can run what. */
 export const SimulatorListView = z.object({
-  simulators: z.array(z.object({ name: z.string(), machineGroups: z.record(z.string(), z.array(z.string())) })),
+  simulators: z.array(
+    z.object({ name: z.string(), machineGroups: z.record(z.string(), z.array(z.string())) }),
+  ),
 });
 /** Body of `GET /api/v1/simulators`. */
 export type SimulatorListView = z.infer<typeof SimulatorListView>;

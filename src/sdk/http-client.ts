@@ -41,8 +41,9 @@ export class HttpClient {
     const url = new URL(this.connection.url + API_PREFIX + path);
     for (const [key, value] of Object.entries(query ?? {})) {
       if (value === undefined) continue;
-      if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, String(item));
-      else url.searchParams.set(key, String(value as string | number | boolean));
+      if (Array.isArray(value))
+        for (const item of value) url.searchParams.append(key, String(item));
+      else url.searchParams.set(key, String(value));
     }
     return url.toString();
   }
@@ -50,7 +51,8 @@ export class HttpClient {
   /** Sends a request; a non-2xx answer throws the server's {@link FlotillaError}. */
   async fetch(path: string, options: RequestOptions = {}): Promise<Response> {
     const headers: Record<string, string> = { ...options.headers };
-    if (this.connection.token !== undefined) headers.authorization = `Bearer ${this.connection.token}`;
+    if (this.connection.token !== undefined)
+      headers.authorization = `Bearer ${this.connection.token}`;
     let body: RequestInit["body"] | undefined = options.body;
     if (options.json !== undefined) {
       headers["content-type"] = "application/json";
@@ -110,11 +112,16 @@ export async function toError(response: Response): Promise<FlotillaError> {
     const envelope = ErrorEnvelope.safeParse(JSON.parse(text));
     if (envelope.success) {
       const { code, message, details } = envelope.data.error;
-      return new FlotillaError(isErrorCode(code) ? code : "INTERNAL", message, details === undefined ? undefined : { details });
+      return new FlotillaError(
+        isErrorCode(code) ? code : "INTERNAL",
+        message,
+        details === undefined ? undefined : { details },
+      );
     }
   } catch {
     // not JSON: fall through
   }
-  const code = response.status === 401 ? "UNAUTHORIZED" : response.status === 404 ? "NOT_FOUND" : "INTERNAL";
+  const code =
+    response.status === 401 ? "UNAUTHORIZED" : response.status === 404 ? "NOT_FOUND" : "INTERNAL";
   return new FlotillaError(code, `HTTP ${response.status} from the server: ${text.slice(0, 200)}`);
 }

@@ -23,7 +23,12 @@ export function createApp(deps: ServiceDeps): Hono<AppEnv> {
   });
   app.notFound((c) =>
     c.json(
-      { error: { code: "NOT_FOUND", message: `no route ${c.req.method} ${c.req.path}; see DESIGN.md for the API` } },
+      {
+        error: {
+          code: "NOT_FOUND",
+          message: `no route ${c.req.method} ${c.req.path}; see DESIGN.md for the API`,
+        },
+      },
       404,
     ),
   );
@@ -31,7 +36,9 @@ export function createApp(deps: ServiceDeps): Hono<AppEnv> {
   metrics.observeTasks(deps.events.tasks);
   app.use("*", metrics.middleware);
   app.get("/healthz", (c) => c.json({ ok: true, version: SERVER_VERSION }));
-  app.get("/metrics", (c) => c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }));
+  app.get("/metrics", (c) =>
+    c.text(metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
   app.use(`${API_PREFIX}/*`, async (c, next) => {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)$/i.exec(header);
@@ -43,7 +50,10 @@ export function createApp(deps: ServiceDeps): Hono<AppEnv> {
     }
     const principal = await authenticate(deps, match[1]);
     if (principal === undefined) {
-      throw new FlotillaError("UNAUTHORIZED", "the token is not valid or was revoked; ask an admin for a new one");
+      throw new FlotillaError(
+        "UNAUTHORIZED",
+        "the token is not valid or was revoked; ask an admin for a new one",
+      );
     }
     c.set("principal", principal);
     c.set("deps", deps);

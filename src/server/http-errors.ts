@@ -42,7 +42,9 @@ export function toErrorResponse(
   log("unexpected error", { error: describe(error) });
   return {
     status: 500,
-    body: { error: { code: "INTERNAL", message: "internal server error; the server log has the details" } },
+    body: {
+      error: { code: "INTERNAL", message: "internal server error; the server log has the details" },
+    },
   };
 }
 

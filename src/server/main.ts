@@ -1,7 +1,16 @@
 // Wiring of a server process: store, blobs, providers, the lease sweep, HTTP, and the files that
 // let local clients find it (server.json, admin-token, credentials).
 import { serve, type ServerType } from "@hono/node-server";
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync, renameSync } from "node:fs";
+import type { Server as HttpServer } from "node:http";
+import {
+  chmodSync,
+  mkdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+  renameSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openBlobStore } from "../blobs/blob-store.js";
@@ -36,13 +45,21 @@ function logLine(message: string, fields?: Record<string, unknown>): void {
   process.stderr.write(`${JSON.stringify({ at: new Date().toISOString(), message, ...fields })}\n`);
 }
 
-async function listen(app: ReturnType<typeof createApp>, host: string, port: number): Promise<{ server: ServerType; port: number }> {
+async function listen(
+  app: ReturnType<typeof createApp>,
+  host: string,
+  port: number,
+): Promise<{ server: ServerType; port: number }> {
   return new Promise((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, hostname: host, port }, (info) => resolve({ server, port: info.port }));
+    const server = serve({ fetch: app.fetch, hostname: host, port }, (info) =>
+      resolve({ server, port: info.port }),
+    );
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"
-          ? new Error(`port ${port} on ${host} is in use; is another flotilla server running? (\`flotilla server status\`), or pick another with --port`)
+          ? new Error(
+              `port ${port} on ${host} is in use; is another flotilla server running? (\`flotilla server status\`), or pick another with --port`,
+            )
           : error,
       );
     });
@@ -54,7 +71,12 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
   const store = openSqliteTaskStore(join(config.dataDir, "flotilla.db"));
   let url = "";
   const providers: Partial<Record<"local" | "slurm", MachineProvider>> = {
-    local: createLocalProvider({ serverUrl: () => url, cliPath: CLI_PATH, dataDir: config.dataDir, log }),
+    local: createLocalProvider({
+      serverUrl: () => url,
+      cliPath: CLI_PATH,
+      dataDir: config.dataDir,
+      log,
+    }),
   };
   const deps: ServiceDeps = {
     store,
@@ -79,15 +101,23 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
   const app = createApp(deps);
   const { server, port } = await listen(app, config.host, config.port);
   url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-  writeSecretFile(join(config.dataDir, "server.json"), JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() }));
+  writeSecretFile(
+    join(config.dataDir, "server.json"),
+    JSON.stringify({ url, pid: process.pid, startedAt: new Date().toISOString() }),
+  );
   if (config.writeCredentials !== undefined && existsSync(adminTokenPath)) {
     const token = readFileSync(adminTokenPath, "utf8").trim();
     writeSecretFile(config.writeCredentials, JSON.stringify({ url, token }, null, 2));
   }
   await restartLocalGroups(deps);
-  const sweep = setInterval(() => {
-    reapExpiredLeases(deps).catch((error: unknown) => log("lease sweep failed", { error: String(error) }));
-  }, Math.max(250, Math.floor(config.leaseMs / 4)));
+  const sweep = setInterval(
+    () => {
+      reapExpiredLeases(deps).catch((error: unknown) =>
+        log("lease sweep failed", { error: String(error) }),
+      );
+    },
+    Math.max(250, Math.floor(config.leaseMs / 4)),
+  );
   log("listening", { url, dataDir: config.dataDir });
   return {
     url,
@@ -97,7 +127,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       await Promise.all(Object.values(providers).map((provider) => provider.close()));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Long polls and log follows would hold the close open for up to a minute.
-      (server as import("node:http").Server).closeAllConnections();
+      (server as HttpServer).closeAllConnections();
       await closed;
       await store.close();
       rmSync(join(config.dataDir, "server.json"), { force: true });
@@ -112,7 +142,8 @@ async function restartLocalGroups(deps: ServiceDeps): Promise<void> {
   for (const group of await deps.store.listMachineGroups()) {
     if (group.provider !== "local" || group.status !== "running") continue;
     for (const machine of await deps.store.listMachines(group.name)) {
-      if (machine.status !== "stopped") await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
+      if (machine.status !== "stopped")
+        await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
     }
     await local.startMachines(group, group.numMachines, await createRunnerToken(deps, group.name));
   }

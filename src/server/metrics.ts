@@ -34,13 +34,19 @@ export function createServerMetrics(): ServerMetrics {
       const lines = [
         "# HELP flotilla_http_requests_total HTTP requests by route and status.",
         "# TYPE flotilla_http_requests_total counter",
-        ...[...requests].map(([labels, value]) => `flotilla_http_requests_total{${labels}} ${value}`),
+        ...[...requests].map(
+          ([labels, value]) => `flotilla_http_requests_total{${labels}} ${value}`,
+        ),
         "# HELP flotilla_http_request_seconds_total Time spent answering, by route and status.",
         "# TYPE flotilla_http_request_seconds_total counter",
-        ...[...durations].map(([labels, value]) => `flotilla_http_request_seconds_total{${labels}} ${value.toFixed(6)}`),
+        ...[...durations].map(
+          ([labels, value]) => `flotilla_http_request_seconds_total{${labels}} ${value.toFixed(6)}`,
+        ),
         "# HELP flotilla_task_status_changes_total Task status changes seen by this server.",
         "# TYPE flotilla_task_status_changes_total counter",
-        ...[...transitions].map(([labels, value]) => `flotilla_task_status_changes_total{${labels}} ${value}`),
+        ...[...transitions].map(
+          ([labels, value]) => `flotilla_task_status_changes_total{${labels}} ${value}`,
+        ),
         "# HELP flotilla_process_resident_memory_bytes Resident memory of the server process.",
         "# TYPE flotilla_process_resident_memory_bytes gauge",
         `flotilla_process_resident_memory_bytes ${process.memoryUsage().rss}`,

@@ -4,7 +4,10 @@ import { requireUser, type Principal } from "./principal.js";
 import type { ServiceDeps } from "./service-deps.js";
 import { listMachineGroups } from "./machine-groups.js";
 
-export async function listProjects(deps: ServiceDeps, principal: Principal): Promise<readonly { name: string; taskCount: number }[]> {
+export async function listProjects(
+  deps: ServiceDeps,
+  principal: Principal,
+): Promise<readonly { name: string; taskCount: number }[]> {
   requireUser(principal);
   return deps.store.listProjects(principal.role === "admin" ? undefined : principal.id);
 }
@@ -15,7 +18,10 @@ export interface SimulatorAvailability {
   readonly machineGroups: Record<string, string[]>;
 }
 
-export async function listSimulatorAvailability(deps: ServiceDeps, principal: Principal): Promise<SimulatorAvailability[]> {
+export async function listSimulatorAvailability(
+  deps: ServiceDeps,
+  principal: Principal,
+): Promise<SimulatorAvailability[]> {
   const byName = new Map<string, Record<string, Set<string>>>();
   for (const { group, machines } of await listMachineGroups(deps, principal)) {
     if (group.status !== "running") continue;
@@ -32,6 +38,8 @@ export async function listSimulatorAvailability(deps: ServiceDeps, principal: Pr
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([name, groups]) => ({
       name,
-      machineGroups: Object.fromEntries(Object.entries(groups).map(([group, versions]) => [group, [...versions].sort()])),
+      machineGroups: Object.fromEntries(
+        Object.entries(groups).map(([group, versions]) => [group, [...versions].sort()]),
+      ),
     }));
 }

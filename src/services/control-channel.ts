@@ -36,7 +36,11 @@ export interface ControlChannel {
   /** Queues a message for the machine; returns its request id. */
   send(machineId: string, message: ControlMessageInput): string;
   /** Sends and waits for the machine's reply (MACHINE_UNREACHABLE after `timeoutMs`). */
-  request(machineId: string, message: ControlMessageInput, timeoutMs: number): Promise<ControlReply>;
+  request(
+    machineId: string,
+    message: ControlMessageInput,
+    timeoutMs: number,
+  ): Promise<ControlReply>;
   /** The runner's long poll: queued messages, or [] after `waitMs`. */
   poll(machineId: string, waitMs: number, signal?: AbortSignal): Promise<ControlMessage[]>;
   /** A reply from the machine; false if no such request is waiting (timed out, or not its own). */
@@ -53,7 +57,7 @@ export function createControlChannel(): ControlChannel {
   const send = (machineId: string, message: ControlMessageInput): string => {
     const requestId = createId();
     const queue = queues.get(machineId) ?? [];
-    queue.push({ ...message, requestId } as ControlMessage);
+    queue.push({ ...message, requestId });
     queues.set(machineId, queue);
     arrivals.publish(machineId, undefined);
     return requestId;

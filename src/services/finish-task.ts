@@ -40,15 +40,22 @@ export async function finishTask(
   const task = await getLeasedTask(deps, principal, machineId, taskId);
   if (report.outcome === "killed" && task.killRequestedAt === undefined) {
     // The machine stopped the task on its own (runner shut down): that is a lost machine.
-    return retryOrFail(deps, task, report.reason ?? `machine ${machineId} stopped while running it`);
+    return retryOrFail(
+      deps,
+      task,
+      report.reason ?? `machine ${machineId} stopped while running it`,
+    );
   }
   const stored = await deps.blobs.getOutputManifest(taskId);
   const mismatch = describeManifestMismatch(report.manifest, stored);
-  const { status, reason, detail } = mismatch === undefined ? decideOutcome(task, report) : {
-    status: "failed" as const,
-    reason: `outputs were corrupted in transit: ${mismatch}`,
-    detail: "outputs-corrupted",
-  };
+  const { status, reason, detail } =
+    mismatch === undefined
+      ? decideOutcome(task, report)
+      : {
+          status: "failed" as const,
+          reason: `outputs were corrupted in transit: ${mismatch}`,
+          detail: "outputs-corrupted",
+        };
   const now = deps.clock();
   const finished = await deps.store.transitionTask(taskId, {
     to: status,
@@ -77,12 +84,23 @@ export async function finishTask(
   return finished;
 }
 
-function decideOutcome(task: Task, report: FinishReport): { status: TaskStatus; reason: string; detail?: string } {
+function decideOutcome(
+  task: Task,
+  report: FinishReport,
+): { status: TaskStatus; reason: string; detail?: string } {
   switch (report.outcome) {
     case "killed":
-      return { status: "killed", reason: task.reason ?? "killed by user", detail: "process-group-gone" };
+      return {
+        status: "killed",
+        reason: task.reason ?? "killed by user",
+        detail: "process-group-gone",
+      };
     case "error":
-      return { status: "failed", reason: report.reason ?? "the runner could not run the task", detail: "runner-error" };
+      return {
+        status: "failed",
+        reason: report.reason ?? "the runner could not run the task",
+        detail: "runner-error",
+      };
     case "exited":
       if (report.exitCode === 0) return { status: "success", reason: "exit code 0" };
       return {
@@ -94,7 +112,10 @@ function decideOutcome(task: Task, report: FinishReport): { status: TaskStatus; 
 }
 
 function exitReason(report: FinishReport): string {
-  const how = report.signal === undefined ? `exit code ${report.exitCode ?? "unknown"}` : `killed by signal ${report.signal}`;
+  const how =
+    report.signal === undefined
+      ? `exit code ${report.exitCode ?? "unknown"}`
+      : `killed by signal ${report.signal}`;
   const tail = report.reason?.trimEnd();
   return tail === undefined || tail === "" ? how : `${how}; stderr ends with:\n${tail}`;
 }
@@ -111,7 +132,8 @@ function describeManifestMismatch(
   for (const file of sent) {
     const received = storedByPath.get(file.path);
     if (received === undefined) return `${file.path} is missing`;
-    if (received.sha256 !== file.sha256 || received.size !== file.size) return `${file.path} differs`;
+    if (received.sha256 !== file.sha256 || received.size !== file.size)
+      return `${file.path} differs`;
   }
   return undefined;
 }

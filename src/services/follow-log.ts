@@ -33,7 +33,11 @@ export async function* readTaskLog(
     for (;;) {
       changed = false;
       const ended = isTerminalStatus((await deps.store.getTask(taskId))?.status ?? "failed");
-      for await (const chunk of deps.blobs.readLog(taskId, options.stream, offset) as AsyncIterable<Buffer>) {
+      for await (const chunk of deps.blobs.readLog(
+        taskId,
+        options.stream,
+        offset,
+      ) as AsyncIterable<Buffer>) {
         offset += chunk.byteLength;
         yield chunk;
       }
@@ -47,4 +51,3 @@ export async function* readTaskLog(
     options.signal?.removeEventListener("abort", onChange);
   }
 }
-

@@ -9,14 +9,22 @@ import { publishTask } from "./task-events.js";
 
 export type KillResult = { result: "killed" | "kill-requested"; task: Task };
 
-export async function killTask(deps: ServiceDeps, principal: Principal, id: string): Promise<KillResult> {
+export async function killTask(
+  deps: ServiceDeps,
+  principal: Principal,
+  id: string,
+): Promise<KillResult> {
   requireUser(principal);
   const task = await getVisibleTask(deps, principal, id);
   return killVisibleTask(deps, task, "killed by user");
 }
 
 /** Kills a task the caller may act on; `reason` ends up in the history and the record. */
-export async function killVisibleTask(deps: ServiceDeps, task: Task, reason: string): Promise<KillResult> {
+export async function killVisibleTask(
+  deps: ServiceDeps,
+  task: Task,
+  reason: string,
+): Promise<KillResult> {
   // The status may change between read and write (a machine claims it); retry on a lost race.
   for (let attempt = 0; attempt < 5; attempt += 1) {
     const current = attempt === 0 ? task : ((await deps.store.getTask(task.id)) ?? task);
@@ -44,7 +52,11 @@ export async function killVisibleTask(deps: ServiceDeps, task: Task, reason: str
   throw new FlotillaError("UNAVAILABLE", `task ${task.id} kept changing state; try the kill again`);
 }
 
-async function tryTransition(deps: ServiceDeps, task: Task, reason: string): Promise<Task | undefined> {
+async function tryTransition(
+  deps: ServiceDeps,
+  task: Task,
+  reason: string,
+): Promise<Task | undefined> {
   const now = deps.clock();
   try {
     const killed = await deps.store.transitionTask(task.id, {
@@ -52,7 +64,12 @@ async function tryTransition(deps: ServiceDeps, task: Task, reason: string): Pro
       at: now,
       reason,
       expect: { fromStatuses: [task.status] },
-      patch: { reason, endedAt: now, killRequestedAt: now, metrics: { totalMs: now - task.createdAt } },
+      patch: {
+        reason,
+        endedAt: now,
+        killRequestedAt: now,
+        metrics: { totalMs: now - task.createdAt },
+      },
     });
     publishTask(deps, killed);
     return killed;
@@ -68,7 +85,11 @@ async function requestMachineKill(deps: ServiceDeps, task: Task, reason: string)
       ? await deps.store.patchTask(task.id, { killRequestedAt: deps.clock(), reason })
       : task;
   if (updated.machine !== undefined) {
-    deps.control.send(updated.machine.id, { type: "kill", taskId: task.id, graceMs: task.killGraceMs });
+    deps.control.send(updated.machine.id, {
+      type: "kill",
+      taskId: task.id,
+      graceMs: task.killGraceMs,
+    });
   }
   publishTask(deps, updated);
   return updated;

@@ -70,13 +70,20 @@ export async function createMachineGroup(
 }
 
 /** The embedded `default` group: one local machine per core, made on first use. */
-export async function ensureDefaultMachineGroup(deps: ServiceDeps, principal: Principal): Promise<MachineGroup | undefined> {
+export async function ensureDefaultMachineGroup(
+  deps: ServiceDeps,
+  principal: Principal,
+): Promise<MachineGroup | undefined> {
   if (deps.providers.local === undefined) return undefined;
-  const details = await createMachineGroup(deps, { ...principal, role: "admin" }, {
-    name: DEFAULT_MACHINE_GROUP,
-    provider: "local",
-    numMachines: deps.settings.defaultGroupMachines,
-  }).catch(async (error: unknown) => {
+  const details = await createMachineGroup(
+    deps,
+    { ...principal, role: "admin" },
+    {
+      name: DEFAULT_MACHINE_GROUP,
+      provider: "local",
+      numMachines: deps.settings.defaultGroupMachines,
+    },
+  ).catch((error: unknown) => {
     // Two first submissions raced: the other one made it.
     if (error instanceof FlotillaError && error.code === "MACHINE_GROUP_EXISTS") return undefined;
     throw error;
@@ -92,21 +99,35 @@ async function describeGroup(deps: ServiceDeps, group: MachineGroup): Promise<Ma
   return { group, machines, queued };
 }
 
-async function getVisibleGroup(deps: ServiceDeps, principal: Principal, name: string): Promise<MachineGroup> {
+async function getVisibleGroup(
+  deps: ServiceDeps,
+  principal: Principal,
+  name: string,
+): Promise<MachineGroup> {
   requireUser(principal);
   const group = await deps.store.getMachineGroup(name);
   const shared = name === DEFAULT_MACHINE_GROUP;
-  if (group === undefined || !(shared || canSeeOwner(principal, group.owner))) throw machineGroupNotFound(name);
+  if (group === undefined || !(shared || canSeeOwner(principal, group.owner)))
+    throw machineGroupNotFound(name);
   return group;
 }
 
-export async function getMachineGroup(deps: ServiceDeps, principal: Principal, name: string): Promise<MachineGroupDetails> {
+export async function getMachineGroup(
+  deps: ServiceDeps,
+  principal: Principal,
+  name: string,
+): Promise<MachineGroupDetails> {
   return describeGroup(deps, await getVisibleGroup(deps, principal, name));
 }
 
-export async function listMachineGroups(deps: ServiceDeps, principal: Principal): Promise<MachineGroupDetails[]> {
+export async function listMachineGroups(
+  deps: ServiceDeps,
+  principal: Principal,
+): Promise<MachineGroupDetails[]> {
   requireUser(principal);
-  const groups = await deps.store.listMachineGroups(principal.role === "admin" ? undefined : principal.id);
+  const groups = await deps.store.listMachineGroups(
+    principal.role === "admin" ? undefined : principal.id,
+  );
   return Promise.all(groups.map((group) => describeGroup(deps, group)));
 }
 
@@ -120,12 +141,17 @@ export async function terminateMachineGroup(
   if (group.status === "terminated") return describeGroup(deps, group);
   await deps.store.setMachineGroupStatus(name, "terminating", deps.clock());
   const active = await deps.store.listActiveTasks(name);
-  await Promise.all(active.map((task) => killVisibleTask(deps, task, `machine group ${name} was terminated`)));
-  await Promise.all(active.map((task) => waitUntilTerminal(deps, task.id, task.killGraceMs + 5_000)));
+  await Promise.all(
+    active.map((task) => killVisibleTask(deps, task, `machine group ${name} was terminated`)),
+  );
+  await Promise.all(
+    active.map((task) => waitUntilTerminal(deps, task.id, task.killGraceMs + 5_000)),
+  );
   await providerFor(deps, group.provider).stopMachines(group);
   await killOrphanedTasks(deps, name);
   for (const machine of await deps.store.listMachines(name)) {
-    if (machine.status !== "stopped") await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
+    if (machine.status !== "stopped")
+      await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
     deps.control.forget(machine.id);
   }
   const terminated = await deps.store.setMachineGroupStatus(name, "terminated", deps.clock());
@@ -133,7 +159,11 @@ export async function terminateMachineGroup(
   return describeGroup(deps, terminated);
 }
 
-async function waitUntilTerminal(deps: ServiceDeps, taskId: string, timeoutMs: number): Promise<void> {
+async function waitUntilTerminal(
+  deps: ServiceDeps,
+  taskId: string,
+  timeoutMs: number,
+): Promise<void> {
   await waitForEvent(
     deps.events.tasks,
     taskId,

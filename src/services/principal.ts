@@ -12,7 +12,11 @@ export function canSeeOwner(principal: Principal, owner: string): boolean {
 }
 
 /** The task if the principal may see it, else TASK_NOT_FOUND (the same answer as for no task). */
-export async function getVisibleTask(deps: ServiceDeps, principal: Principal, id: string): Promise<Task> {
+export async function getVisibleTask(
+  deps: ServiceDeps,
+  principal: Principal,
+  id: string,
+): Promise<Task> {
   const task = await deps.store.getTask(id);
   if (task === undefined || !canSeeOwner(principal, task.owner)) throw taskNotFound(id);
   return task;
@@ -20,13 +24,17 @@ export async function getVisibleTask(deps: ServiceDeps, principal: Principal, id
 
 export function requireUser(principal: Principal): void {
   if (principal.role === "runner") {
-    throw new FlotillaError("FORBIDDEN", "runner tokens may only use the runner protocol; use a user token");
+    throw new FlotillaError(
+      "FORBIDDEN",
+      "runner tokens may only use the runner protocol; use a user token",
+    );
   }
 }
 
 export function requireRunner(principal: Principal, machineGroup: string): void {
   const allowed =
-    principal.role === "admin" || (principal.role === "runner" && principal.machineGroup === machineGroup);
+    principal.role === "admin" ||
+    (principal.role === "runner" && principal.machineGroup === machineGroup);
   if (!allowed) {
     throw new FlotillaError(
       "FORBIDDEN",

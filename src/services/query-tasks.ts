@@ -21,9 +21,16 @@ export interface ListTasksRequest {
   readonly cursor?: string | undefined;
 }
 
-export async function listTasks(deps: ServiceDeps, principal: Principal, request: ListTasksRequest): Promise<TaskPage> {
+export async function listTasks(
+  deps: ServiceDeps,
+  principal: Principal,
+  request: ListTasksRequest,
+): Promise<TaskPage> {
   requireUser(principal);
-  return deps.store.listTasks({ ...request, owner: principal.role === "admin" ? undefined : principal.id });
+  return deps.store.listTasks({
+    ...request,
+    owner: principal.role === "admin" ? undefined : principal.id,
+  });
 }
 
 /** Resolves with the task once terminal, or as it is after `timeoutMs`. */
@@ -49,7 +56,11 @@ export async function waitForTask(
   return done ?? (await getVisibleTask(deps, principal, id));
 }
 
-export async function getOutputManifest(deps: ServiceDeps, principal: Principal, id: string): Promise<OutputManifest> {
+export async function getOutputManifest(
+  deps: ServiceDeps,
+  principal: Principal,
+  id: string,
+): Promise<OutputManifest> {
   const task = await getTask(deps, principal, id);
   const manifest = await deps.blobs.getOutputManifest(id);
   if (manifest !== undefined) return manifest;
@@ -70,5 +81,7 @@ function outputsNotAvailable(task: Task): FlotillaError {
   const why = isTerminalStatus(task.status)
     ? `task ${task.id} ended ${task.status} without outputs (${task.reason ?? "it never ran"})`
     : `task ${task.id} is ${task.status}; outputs are stored when it ends: wait with \`flotilla tasks wait ${task.id}\``;
-  return new FlotillaError("OUTPUTS_NOT_AVAILABLE", why, { details: { taskId: task.id, status: task.status } });
+  return new FlotillaError("OUTPUTS_NOT_AVAILABLE", why, {
+    details: { taskId: task.id, status: task.status },
+  });
 }

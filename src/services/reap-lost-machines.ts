@@ -34,7 +34,9 @@ export async function retryOrFail(deps: ServiceDeps, task: Task, why: string): P
         patch: { attempt: task.attempt + 1, machine: null, leaseExpiresAt: null },
       });
   if (machineId !== undefined) {
-    await deps.store.updateMachine(machineId, { status: "lost", taskId: null }).catch(() => undefined);
+    await deps.store
+      .updateMachine(machineId, { status: "lost", taskId: null })
+      .catch(() => undefined);
   }
   publishTask(deps, next);
   if (next.status === "in-queue") deps.events.queues.publish(next.machineGroup, next.id);
@@ -48,7 +50,12 @@ export async function reapExpiredLeases(deps: ServiceDeps): Promise<number> {
   for (const task of expired) {
     try {
       if (task.killRequestedAt !== undefined) await killLostTask(deps, task);
-      else await retryOrFail(deps, task, `no heartbeat from machine ${task.machine?.id ?? "?"} before its lease expired`);
+      else
+        await retryOrFail(
+          deps,
+          task,
+          `no heartbeat from machine ${task.machine?.id ?? "?"} before its lease expired`,
+        );
       handled += 1;
     } catch (error) {
       // Raced with the machine's own report: the task moved on, nothing to do.

@@ -22,7 +22,11 @@ export interface RegisterMachineRequest {
   readonly memoryBytes?: number | undefined;
 }
 
-export async function registerMachine(deps: ServiceDeps, principal: Principal, request: RegisterMachineRequest): Promise<Machine> {
+export async function registerMachine(
+  deps: ServiceDeps,
+  principal: Principal,
+  request: RegisterMachineRequest,
+): Promise<Machine> {
   requireRunner(principal, request.machineGroup);
   const group = await deps.store.getMachineGroup(request.machineGroup);
   if (group === undefined || group.status !== "running") {
@@ -32,10 +36,14 @@ export async function registerMachine(deps: ServiceDeps, principal: Principal, r
     );
   }
   const now = deps.clock();
-  const existing = request.machineId === undefined ? undefined : await deps.store.getMachine(request.machineId);
+  const existing =
+    request.machineId === undefined ? undefined : await deps.store.getMachine(request.machineId);
   if (existing !== undefined) {
     if (existing.machineGroup !== request.machineGroup) {
-      throw new FlotillaError("FORBIDDEN", `machine ${existing.id} belongs to another machine group`);
+      throw new FlotillaError(
+        "FORBIDDEN",
+        `machine ${existing.id} belongs to another machine group`,
+      );
     }
     return deps.store.updateMachine(existing.id, {
       status: existing.taskId === undefined ? "idle" : existing.status,
@@ -48,10 +56,17 @@ export async function registerMachine(deps: ServiceDeps, principal: Principal, r
   return deps.store.createMachine({ ...request, id: request.machineId ?? createId(now), at: now });
 }
 
-async function getOwnMachine(deps: ServiceDeps, principal: Principal, machineId: string): Promise<Machine> {
+async function getOwnMachine(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+): Promise<Machine> {
   const machine = await deps.store.getMachine(machineId);
   if (machine === undefined) {
-    throw new FlotillaError("MACHINE_NOT_FOUND", `machine ${machineId} is not registered; register again`);
+    throw new FlotillaError(
+      "MACHINE_NOT_FOUND",
+      `machine ${machineId} is not registered; register again`,
+    );
   }
   requireRunner(principal, machine.machineGroup);
   return machine;
@@ -66,7 +81,11 @@ export async function claimTask(
   signal?: AbortSignal,
 ): Promise<Task | undefined> {
   const machine = await getOwnMachine(deps, principal, machineId);
-  await deps.store.updateMachine(machineId, { lastSeenAt: deps.clock(), status: "idle", taskId: null });
+  await deps.store.updateMachine(machineId, {
+    lastSeenAt: deps.clock(),
+    status: "idle",
+    taskId: null,
+  });
   const claimed = await waitForEvent(
     deps.events.queues,
     machine.machineGroup,
@@ -74,7 +93,12 @@ export async function claimTask(
       const group = await deps.store.getMachineGroup(machine.machineGroup);
       if (group?.status !== "running") return undefined;
       const now = deps.clock();
-      return deps.store.claimNextTask(machine.machineGroup, { id: machine.id, host: machine.host }, now, now + deps.settings.leaseMs);
+      return deps.store.claimNextTask(
+        machine.machineGroup,
+        { id: machine.id, host: machine.host },
+        now,
+        now + deps.settings.leaseMs,
+      );
     },
     { timeoutMs: waitMs, signal },
   );
@@ -84,8 +108,12 @@ export async function claimTask(
     await returnToQueue(deps, claimed, "the machine disconnected while claiming");
     return undefined;
   }
-  const queueMs = claimed.inputUploadedAt === undefined ? undefined : deps.clock() - claimed.inputUploadedAt;
-  const withMetrics = queueMs === undefined ? claimed : await deps.store.patchTask(claimed.id, { metrics: { queueMs } });
+  const queueMs =
+    claimed.inputUploadedAt === undefined ? undefined : deps.clock() - claimed.inputUploadedAt;
+  const withMetrics =
+    queueMs === undefined
+      ? claimed
+      : await deps.store.patchTask(claimed.id, { metrics: { queueMs } });
   publishTask(deps, withMetrics);
   return withMetrics;
 }
@@ -102,7 +130,12 @@ async function returnToQueue(deps: ServiceDeps, task: Task, reason: string): Pro
 }
 
 /** The task, if it is leased to this machine; LEASE_LOST otherwise. */
-export async function getLeasedTask(deps: ServiceDeps, principal: Principal, machineId: string, taskId: string): Promise<Task> {
+export async function getLeasedTask(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  taskId: string,
+): Promise<Task> {
   await getOwnMachine(deps, principal, machineId);
   const task = await deps.store.getTask(taskId);
   if (task === undefined) throw taskNotFound(taskId);
@@ -111,7 +144,12 @@ export async function getLeasedTask(deps: ServiceDeps, principal: Principal, mac
   return task;
 }
 
-export async function openTaskInput(deps: ServiceDeps, principal: Principal, machineId: string, taskId: string): Promise<Readable> {
+export async function openTaskInput(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+  taskId: string,
+): Promise<Readable> {
   await getLeasedTask(deps, principal, machineId, taskId);
   return deps.blobs.openInput(taskId);
 }
@@ -134,7 +172,11 @@ export async function markStarted(
       detail: "killed-before-start",
       machineId,
       expect: { fromStatuses: ["submitted"], machineId },
-      patch: { endedAt: now, leaseExpiresAt: null, metrics: { inputDownloadMs: report.inputDownloadMs, totalMs: now - task.createdAt } },
+      patch: {
+        endedAt: now,
+        leaseExpiresAt: null,
+        metrics: { inputDownloadMs: report.inputDownloadMs, totalMs: now - task.createdAt },
+      },
     });
     publishTask(deps, killed);
     await deps.store.updateMachine(machineId, { status: "idle", taskId: null });
@@ -147,7 +189,11 @@ export async function markStarted(
     detail: "computation-started",
     machineId,
     expect: { fromStatuses: ["submitted"], machineId },
-    patch: { startedAt: now, leaseExpiresAt: now + deps.settings.leaseMs, metrics: { inputDownloadMs: report.inputDownloadMs } },
+    patch: {
+      startedAt: now,
+      leaseExpiresAt: now + deps.settings.leaseMs,
+      metrics: { inputDownloadMs: report.inputDownloadMs },
+    },
   });
   publishTask(deps, started);
   return started;

@@ -9,7 +9,6 @@ import type { EventHub } from "../lib/event-hub.js";
 import type { TaskStore } from "../store/task-store.js";
 import type { ControlChannel } from "./control-channel.js";
 
-
 export interface ServiceSettings {
   readonly leaseMs: number;
   readonly heartbeatMs: number;

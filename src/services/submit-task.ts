@@ -19,14 +19,23 @@ export interface SubmitTaskRequest {
   readonly killGraceMs?: number | undefined;
 }
 
-export async function submitTask(deps: ServiceDeps, principal: Principal, request: SubmitTaskRequest): Promise<Task> {
+export async function submitTask(
+  deps: ServiceDeps,
+  principal: Principal,
+  request: SubmitTaskRequest,
+): Promise<Task> {
   requireUser(principal);
   const groupName = request.machineGroup ?? DEFAULT_MACHINE_GROUP;
   let group = await deps.store.getMachineGroup(groupName);
   if (group === undefined && groupName === DEFAULT_MACHINE_GROUP) {
     group = await ensureDefaultMachineGroup(deps, principal);
   }
-  if (group === undefined || (principal.role !== "admin" && group.owner !== principal.id && groupName !== DEFAULT_MACHINE_GROUP)) {
+  if (
+    group === undefined ||
+    (principal.role !== "admin" &&
+      group.owner !== principal.id &&
+      groupName !== DEFAULT_MACHINE_GROUP)
+  ) {
     throw machineGroupNotFound(groupName);
   }
   if (group.status !== "running") {
@@ -83,7 +92,11 @@ export async function receiveInput(
     expect: { fromStatuses: ["pending-input"] },
     patch: {
       inputUploadedAt: now,
-      metrics: { inputBytes: stored.bytes, inputFiles: stored.files, inputUploadMs: now - task.createdAt },
+      metrics: {
+        inputBytes: stored.bytes,
+        inputFiles: stored.files,
+        inputUploadMs: now - task.createdAt,
+      },
     },
   });
   publishTask(deps, queued);
@@ -99,7 +112,11 @@ async function failRejectedInput(deps: ServiceDeps, task: Task, message: string)
     reason: `input rejected: ${message}`,
     detail: "input-rejected",
     expect: { fromStatuses: ["pending-input"] },
-    patch: { reason: `input rejected: ${message}`, endedAt: now, metrics: { totalMs: now - task.createdAt } },
+    patch: {
+      reason: `input rejected: ${message}`,
+      endedAt: now,
+      metrics: { totalMs: now - task.createdAt },
+    },
   });
   publishTask(deps, failed);
 }

@@ -39,7 +39,12 @@ export async function createRunnerToken(deps: ServiceDeps, machineGroup: string)
   return token;
 }
 
-export async function authenticate(deps: ServiceDeps, token: string): Promise<Principal | undefined> {
+export async function authenticate(
+  deps: ServiceDeps,
+  token: string,
+): Promise<Principal | undefined> {
   const user = await deps.store.findUserByTokenHash(hashToken(token));
-  return user === undefined ? undefined : { id: user.id, name: user.name, role: user.role, machineGroup: user.machineGroup };
+  return user === undefined
+    ? undefined
+    : { id: user.id, name: user.name, role: user.role, machineGroup: user.machineGroup };
 }

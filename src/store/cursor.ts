@@ -7,7 +7,10 @@ export function encodeCursor(lastId: string): string {
 }
 
 export function decodeCursor(cursor: string): string {
-  const id = /^[A-Za-z0-9_-]+$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  if (!isId(id)) throw new InvalidInputError("cursor is not valid; use the nextCursor of a previous page");
+  const id = /^[A-Za-z0-9_-]+$/.test(cursor)
+    ? Buffer.from(cursor, "base64url").toString("utf8")
+    : "";
+  if (!isId(id))
+    throw new InvalidInputError("cursor is not valid; use the nextCursor of a previous page");
   return id;
 }

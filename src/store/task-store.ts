@@ -1,6 +1,12 @@
 // The storage contract: domain operations, not tables. Every adapter (SQLite now, PostgreSQL
 // next) implements it, throws the same FlotillaErrors, and passes tests/store/conformance.ts.
-import type { Machine, MachineGroup, MachineGroupStatus, MachineStatus, Provider } from "../domain/machine-group.js";
+import type {
+  Machine,
+  MachineGroup,
+  MachineGroupStatus,
+  MachineStatus,
+  Provider,
+} from "../domain/machine-group.js";
 import type { Command, Task, TaskMetrics } from "../domain/task.js";
 import type { TaskStatus } from "../domain/task-status.js";
 
@@ -165,7 +171,11 @@ export interface TaskStore {
   createMachineGroup(group: NewMachineGroup): Promise<MachineGroup>;
   getMachineGroup(name: string): Promise<MachineGroup | undefined>;
   listMachineGroups(owner?: string): Promise<readonly MachineGroup[]>;
-  setMachineGroupStatus(name: string, status: MachineGroupStatus, at: number): Promise<MachineGroup>;
+  setMachineGroupStatus(
+    name: string,
+    status: MachineGroupStatus,
+    at: number,
+  ): Promise<MachineGroup>;
 
   // machines
   createMachine(machine: NewMachine): Promise<Machine>;

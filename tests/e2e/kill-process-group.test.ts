@@ -25,9 +25,23 @@ describe("kill on real runners", () => {
     const pidFile = join(inputDir, "pids.txt");
     // Two background children plus a leader that ignores SIGTERM: only SIGKILL ends it.
     const script = `trap '' TERM; sleep 300 & p1=$!; sleep 300 & p2=$!; echo "$$ $p1 $p2" > ${pidFile}; echo started; wait`;
-    const task = await submitDir(http, inputDir, { commands: [["sh", "-c", script]], machineGroup: "kill", killGraceMs: 300 });
-    await eventually(async () => ((await getTask(http, task.id)).status === "started" ? true : undefined), 30_000, "started");
-    const pids = (await eventually(async () => (await readFile(pidFile, "utf8").catch(() => "")).trim() || undefined, 15_000, "pid file"))
+    const task = await submitDir(http, inputDir, {
+      commands: [["sh", "-c", script]],
+      machineGroup: "kill",
+      killGraceMs: 300,
+    });
+    await eventually(
+      async () => ((await getTask(http, task.id)).status === "started" ? true : undefined),
+      30_000,
+      "started",
+    );
+    const pids = (
+      await eventually(
+        async () => (await readFile(pidFile, "utf8").catch(() => "")).trim() || undefined,
+        15_000,
+        "pid file",
+      )
+    )
       .split(" ")
       .map(Number);
     assert.equal(pids.length, 3);
@@ -36,7 +50,8 @@ describe("kill on real runners", () => {
     assert.equal(requested.result, "kill-requested");
     const done = await waitFor(http, task.id, 30_000);
     assert.equal(done.status, "killed");
-    for (const pid of pids) assert.equal(isAlive(pid), false, `process ${pid} is gone after the kill`);
+    for (const pid of pids)
+      assert.equal(isAlive(pid), false, `process ${pid} is gone after the kill`);
     assert.ok(done.statusHistory.some((entry) => entry.status === "killed"));
   });
 
@@ -44,8 +59,14 @@ describe("kill on real runners", () => {
     const http = clientFor(server);
     await startGroup(http, "queue", 1);
     const marker = join(inputDir, "ran-marker");
-    const blocker = await submitDir(http, inputDir, { commands: [["sleep", "1"]], machineGroup: "queue" });
-    const victim = await submitDir(http, inputDir, { commands: [["touch", marker]], machineGroup: "queue" });
+    const blocker = await submitDir(http, inputDir, {
+      commands: [["sleep", "1"]],
+      machineGroup: "queue",
+    });
+    const victim = await submitDir(http, inputDir, {
+      commands: [["touch", marker]],
+      machineGroup: "queue",
+    });
     const next = await submitDir(http, inputDir, { commands: [["true"]], machineGroup: "queue" });
     assert.equal((await kill(http, victim.id)).task.status, "killed");
     assert.equal((await waitFor(http, blocker.id)).status, "success");

@@ -16,14 +16,21 @@ describe("server restart", () => {
     try {
       let http = clientFor(server);
       await startGroup(http, "r", 1);
-      const done = await submitDir(http, inputDir, { commands: [["sh", "-c", "echo hello; echo result > out.txt"]], machineGroup: "r" });
+      const done = await submitDir(http, inputDir, {
+        commands: [["sh", "-c", "echo hello; echo result > out.txt"]],
+        machineGroup: "r",
+      });
       const finished = await waitFor(http, done.id);
       assert.equal(finished.status, "success");
       const running = await submitDir(http, inputDir, {
         commands: [["sh", "-c", "sleep 2; echo second > second.txt"]],
         machineGroup: "r",
       });
-      await eventually(async () => ((await getTask(http, running.id)).status === "started" ? true : undefined), 30_000, "started");
+      await eventually(
+        async () => ((await getTask(http, running.id)).status === "started" ? true : undefined),
+        30_000,
+        "started",
+      );
       await server.stop();
 
       server = await startRealServer({ dataDir });
@@ -32,14 +39,20 @@ describe("server restart", () => {
       assert.equal(again.status, "success");
       assert.deepEqual(again.statusHistory, finished.statusHistory);
       const manifest = await http.json(OutputManifestView, `/tasks/${done.id}/outputs`);
-      assert.deepEqual(manifest.files.map((file) => file.path), ["out.txt"]);
+      assert.deepEqual(
+        manifest.files.map((file) => file.path),
+        ["out.txt"],
+      );
       assert.equal(await (await http.fetch(`/tasks/${done.id}/logs`)).text(), "hello\n");
 
       const resumed = await waitFor(http, running.id);
       assert.equal(resumed.status, "success", resumed.reason);
       assert.ok(resumed.attempt >= 2, "it was retried after its machine stopped with the server");
       const secondManifest = await http.json(OutputManifestView, `/tasks/${running.id}/outputs`);
-      assert.deepEqual(secondManifest.files.map((file) => file.path), ["second.txt"]);
+      assert.deepEqual(
+        secondManifest.files.map((file) => file.path),
+        ["second.txt"],
+      );
     } finally {
       await server.close();
       await rm(inputDir, { recursive: true, force: true });

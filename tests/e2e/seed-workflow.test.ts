@@ -32,34 +32,58 @@ describe("the seed's parallel workflow through the SDK", () => {
       const dir = join(work, "scenarios", config);
       await mkdir(dir, { recursive: true });
       await writeFile(join(dir, "speed.txt"), config.replace(/\D/g, ""));
-      const script = 'speed=$(cat speed.txt); echo "running $speed"; mkdir -p out; echo $((speed * 2)) > out/load.txt; echo done > status.txt';
-      submitted.push(await simulators.custom().run(dir, { on: group, project: "seed", commands: [["sh", "-c", script]] }));
+      const script =
+        'speed=$(cat speed.txt); echo "running $speed"; mkdir -p out; echo $((speed * 2)) > out/load.txt; echo done > status.txt';
+      submitted.push(
+        await simulators
+          .custom()
+          .run(dir, { on: group, project: "seed", commands: [["sh", "-c", script]] }),
+      );
     }
-    for (const task of submitted) assert.notEqual(task.status, "pending-input", "run() returns once the input is uploaded");
+    for (const task of submitted)
+      assert.notEqual(task.status, "pending-input", "run() returns once the input is uploaded");
     for (const [i, task] of submitted.entries()) {
       const final = await task.wait();
       assert.equal(final.status, "success", final.reason);
       assert.equal(task.status, "success");
       const dir = await task.downloadOutputs(join(work, "results", configs[i]!));
-      assert.deepEqual((await readdir(dir, { recursive: true })).sort(), ["out", "out/load.txt", "status.txt"]);
-      assert.equal((await readFile(join(dir, "out/load.txt"), "utf8")).trim(), String(Number(configs[i]!.replace(/\D/g, "")) * 2));
+      assert.deepEqual((await readdir(dir, { recursive: true })).sort(), [
+        "out",
+        "out/load.txt",
+        "status.txt",
+      ]);
+      assert.equal(
+        (await readFile(join(dir, "out/load.txt"), "utf8")).trim(),
+        String(Number(configs[i]!.replace(/\D/g, "")) * 2),
+      );
       assert.equal(await task.getLogs(), `running ${configs[i]!.replace(/\D/g, "")}\n`);
     }
-    const chosen = await submitted[0]!.downloadOutputs(join(work, "chosen"), { files: ["status.txt"] });
+    const chosen = await submitted[0]!.downloadOutputs(join(work, "chosen"), {
+      files: ["status.txt"],
+    });
     assert.deepEqual(await readdir(chosen), ["status.txt"]);
 
     const listed = await tasks.get({ lastN: 10, project: "seed", client });
-    assert.deepEqual(listed.map((task) => task.id), submitted.map((task) => task.id).reverse());
+    assert.deepEqual(
+      listed.map((task) => task.id),
+      submitted.map((task) => task.id).reverse(),
+    );
     const all: string[] = [];
     for await (const task of tasks.getAll({ project: "seed", client })) all.push(task.id);
     assert.equal(all.length, 4);
 
     const info = await group.getInfo();
-    const pids = info.machines.map((machine) => machine.pid).filter((pid): pid is number => pid !== undefined);
+    const pids = info.machines
+      .map((machine) => machine.pid)
+      .filter((pid): pid is number => pid !== undefined);
     assert.equal(pids.length, 2, "two runner processes registered");
     const terminated = await group.terminate();
     assert.equal(terminated.status, "terminated");
-    await eventually(() => (pids.every((pid) => !isAlive(pid)) ? true : undefined), 15_000, "runner processes to exit");
+    await eventually(
+      () => (pids.every((pid) => !isAlive(pid)) ? true : undefined),
+      15_000,
+      "runner processes to exit",
+    );
   });
 
   it("Ctrl-C during wait() leaves the task running to success, and says how to follow it", async () => {
@@ -68,15 +92,25 @@ describe("the seed's parallel workflow through the SDK", () => {
     const dir = join(work, "ctrl-c");
     await mkdir(dir, { recursive: true });
     await writeFile(join(dir, "x"), "x");
-    const task = await simulators.custom().run(dir, { on: group, commands: [["sh", "-c", "sleep 1.5; echo finished > done.txt"]] });
+    const task = await simulators
+      .custom()
+      .run(dir, { on: group, commands: [["sh", "-c", "sleep 1.5; echo finished > done.txt"]] });
     const fixture = fileURLToPath(new URL("./fixtures/wait-child.js", import.meta.url));
-    const child = spawn(process.execPath, [fixture, server.url, server.token, task.id], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [fixture, server.url, server.token, task.id], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    await eventually(() => (stdout.includes("waiting") ? true : undefined), 15_000, "the child to wait");
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+    await eventually(
+      () => (stdout.includes("waiting") ? true : undefined),
+      15_000,
+      "the child to wait",
+    );
     child.kill("SIGINT");
     assert.equal(await exited, 130);
     assert.match(stderr, new RegExp(`task ${task.id} keeps running`));

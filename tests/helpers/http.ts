@@ -9,14 +9,26 @@ export function clientFor(server: { url: string; token: string }): HttpClient {
   return new HttpClient({ url: server.url, token: server.token });
 }
 
-export async function startGroup(http: HttpClient, name: string, numMachines: number): Promise<MachineGroupView> {
-  return http.json(MachineGroupView, "/machine-groups", { json: { name, provider: "local", numMachines } });
+export async function startGroup(
+  http: HttpClient,
+  name: string,
+  numMachines: number,
+): Promise<MachineGroupView> {
+  return http.json(MachineGroupView, "/machine-groups", {
+    json: { name, provider: "local", numMachines },
+  });
 }
 
 export async function submitDir(
   http: HttpClient,
   dir: string,
-  body: { commands: string[][]; machineGroup: string; env?: Record<string, string>; killGraceMs?: number; project?: string },
+  body: {
+    commands: string[][];
+    machineGroup: string;
+    env?: Record<string, string>;
+    killGraceMs?: number;
+    project?: string;
+  },
 ): Promise<TaskView> {
   const created = await http.json(TaskView, "/tasks", { json: { simulator: "custom", ...body } });
   return http.json(TaskView, `/tasks/${created.id}/input`, {
@@ -28,7 +40,9 @@ export async function submitDir(
 export async function waitFor(http: HttpClient, id: string, timeoutMs = 60_000): Promise<TaskView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const task = await http.json(TaskView, `/tasks/${id}/wait`, { query: { timeoutMs: Math.min(30_000, Math.max(1, deadline - Date.now())) } });
+    const task = await http.json(TaskView, `/tasks/${id}/wait`, {
+      query: { timeoutMs: Math.min(30_000, Math.max(1, deadline - Date.now())) },
+    });
     if (task.isTerminal || Date.now() >= deadline) return task;
   }
 }

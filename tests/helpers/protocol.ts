@@ -8,13 +8,19 @@ import { packDirectory } from "../../src/lib/archive.js";
 import type { TaskView } from "../../src/protocol/tasks.js";
 import type { TestApp } from "./test-app.js";
 
-export async function json<T = Record<string, unknown>>(response: Response, status: number): Promise<T> {
+export async function json<T = Record<string, unknown>>(
+  response: Response,
+  status: number,
+): Promise<T> {
   const text = await response.text();
   assert.equal(response.status, status, `expected HTTP ${status}, got ${response.status}: ${text}`);
   return (text === "" ? undefined : JSON.parse(text)) as T;
 }
 
-export async function errorOf(response: Response, status: number): Promise<{ code: string; message: string }> {
+export async function errorOf(
+  response: Response,
+  status: number,
+): Promise<{ code: string; message: string }> {
   const body = await json<{ error: { code: string; message: string } }>(response, status);
   return body.error;
 }
@@ -28,7 +34,8 @@ export async function makeInputArchive(files: Record<string, string>): Promise<B
       await writeFile(join(dir, path), content);
     }
     const chunks: Buffer[] = [];
-    for await (const chunk of packDirectory(dir, { gzip: true }) as AsyncIterable<Buffer>) chunks.push(chunk);
+    for await (const chunk of packDirectory(dir, { gzip: true }) as AsyncIterable<Buffer>)
+      chunks.push(chunk);
     return Buffer.concat(chunks);
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -36,20 +43,37 @@ export async function makeInputArchive(files: Record<string, string>): Promise<B
 }
 
 export async function createGroup(app: TestApp, name: string, numMachines = 1): Promise<string> {
-  await json(await app.request("POST", "/api/v1/machine-groups", { json: { name, provider: "local", numMachines } }), 201);
+  await json(
+    await app.request("POST", "/api/v1/machine-groups", {
+      json: { name, provider: "local", numMachines },
+    }),
+    201,
+  );
   const started = app.provider.started.find((entry) => entry.group === name);
   assert.ok(started, `the provider was asked to start ${name}`);
   return started.token;
 }
 
 export async function createTask(app: TestApp, body: Record<string, unknown>): Promise<TaskView> {
-  return json<TaskView>(await app.request("POST", "/api/v1/tasks", { json: { simulator: "custom", commands: [["true"]], ...body } }), 201);
+  return json<TaskView>(
+    await app.request("POST", "/api/v1/tasks", {
+      json: { simulator: "custom", commands: [["true"]], ...body },
+    }),
+    201,
+  );
 }
 
-export async function submit(app: TestApp, body: Record<string, unknown>, files: Record<string, string> = { "in.txt": "x" }): Promise<TaskView> {
+export async function submit(
+  app: TestApp,
+  body: Record<string, unknown>,
+  files: Record<string, string> = { "in.txt": "x" },
+): Promise<TaskView> {
   const task = await createTask(app, body);
   const archive = await makeInputArchive(files);
-  return json<TaskView>(await app.request("PUT", `/api/v1/tasks/${task.id}/input`, { body: archive }), 200);
+  return json<TaskView>(
+    await app.request("PUT", `/api/v1/tasks/${task.id}/input`, { body: archive }),
+    200,
+  );
 }
 
 export interface FakeMachine {
@@ -63,13 +87,23 @@ export interface FakeMachine {
 }
 
 /** Registers a machine with the group's runner token; the test plays the runner. */
-export async function registerMachine(app: TestApp, group: string, token: string): Promise<FakeMachine> {
+export async function registerMachine(
+  app: TestApp,
+  group: string,
+  token: string,
+): Promise<FakeMachine> {
   const { machineId } = await json<{ machineId: string }>(
-    await app.request("POST", "/api/v1/runner/register", { token, json: { machineGroup: group, host: "test-host" } }),
+    await app.request("POST", "/api/v1/runner/register", {
+      token,
+      json: { machineGroup: group, host: "test-host" },
+    }),
     200,
   );
   const call = (method: string, path: string, body?: unknown): Promise<Response> =>
-    app.request(method, `/api/v1/runner${path}`, { token, ...(body === undefined ? {} : { json: body }) });
+    app.request(method, `/api/v1/runner${path}`, {
+      token,
+      ...(body === undefined ? {} : { json: body }),
+    });
   return {
     id: machineId,
     call,
@@ -78,13 +112,21 @@ export async function registerMachine(app: TestApp, group: string, token: string
       if (response.status === 204) return undefined;
       return (await json<{ task: TaskView }>(response, 200)).task;
     },
-    started: (taskId) => call("POST", `/tasks/${taskId}/started`, { machineId, inputDownloadMs: 5 }),
+    started: (taskId) =>
+      call("POST", `/tasks/${taskId}/started`, { machineId, inputDownloadMs: 5 }),
     finish: (taskId, body) => call("POST", `/tasks/${taskId}/finish`, { machineId, ...body }),
     log: (taskId, stream, text) =>
-      app.request("POST", `/api/v1/runner/tasks/${taskId}/logs?machineId=${machineId}&stream=${stream}`, { token, body: Buffer.from(text) }),
+      app.request(
+        "POST",
+        `/api/v1/runner/tasks/${taskId}/logs?machineId=${machineId}&stream=${stream}`,
+        { token, body: Buffer.from(text) },
+      ),
     async uploadOutputs(taskId, files) {
       const archive = await makeInputArchive(files);
-      return app.request("PUT", `/api/v1/runner/tasks/${taskId}/outputs?machineId=${machineId}`, { token, body: archive });
+      return app.request("PUT", `/api/v1/runner/tasks/${taskId}/outputs?machineId=${machineId}`, {
+        token,
+        body: archive,
+      });
     },
   };
 }

@@ -21,7 +21,10 @@ export async function startRealServer(
   options: { dataDir?: string; env?: Record<string, string> } = {},
 ): Promise<RealServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "flotilla-e2e-")));
-  const config = loadServerConfig({ dataDir, port: 0 }, { FLOTILLA_DEFAULT_MACHINES: "2", ...options.env });
+  const config = loadServerConfig(
+    { dataDir, port: 0 },
+    { FLOTILLA_DEFAULT_MACHINES: "2", ...options.env },
+  );
   const server = await startServer(config, () => undefined);
   const token = (await readFile(join(dataDir, "admin-token"), "utf8")).trim();
   let stopped = false;
@@ -44,12 +47,17 @@ export async function startRealServer(
 }
 
 /** Polls `check` until it returns a value or the deadline passes (for conditions outside our events). */
-export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, what = "condition"): Promise<T> {
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 15_000,
+  what = "condition",
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }

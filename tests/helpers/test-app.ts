@@ -35,7 +35,16 @@ export interface TestApp {
   readonly adminToken: string;
   readonly provider: RecordingProvider;
   readonly dataDir: string;
-  request(method: string, path: string, options?: { json?: unknown; body?: NonNullable<RequestInit["body"]> | null; token?: string; headers?: Record<string, string> }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    options?: {
+      json?: unknown;
+      body?: NonNullable<RequestInit["body"]> | null;
+      token?: string;
+      headers?: Record<string, string>;
+    },
+  ): Promise<Response>;
   close(): Promise<void>;
 }
 
@@ -68,7 +77,10 @@ export async function createTestApp(settings: Partial<ServiceSettings> = {}): Pr
     provider,
     dataDir,
     request(method, path, options = {}) {
-      const headers: Record<string, string> = { authorization: `Bearer ${options.token ?? adminToken}`, ...options.headers };
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${options.token ?? adminToken}`,
+        ...options.headers,
+      };
       let body: NonNullable<RequestInit["body"]> | null | undefined = options.body;
       if (options.json !== undefined) {
         headers["content-type"] ??= "application/json";

@@ -11,8 +11,10 @@ describe("listing tasks", () => {
     app = await createTestApp();
     await createGroup(app, "ga");
     await createGroup(app, "gb");
-    for (let i = 0; i < 4; i += 1) ids.a.push((await submit(app, { machineGroup: "ga", project: "alpha" })).id);
-    for (let i = 0; i < 3; i += 1) ids.b.push((await submit(app, { machineGroup: "gb", project: "beta" })).id);
+    for (let i = 0; i < 4; i += 1)
+      ids.a.push((await submit(app, { machineGroup: "ga", project: "alpha" })).id);
+    for (let i = 0; i < 3; i += 1)
+      ids.b.push((await submit(app, { machineGroup: "gb", project: "beta" })).id);
     ids.pending.push((await createTask(app, { machineGroup: "gb", project: "beta" })).id);
   });
   after(async () => app.close());
@@ -23,15 +25,24 @@ describe("listing tasks", () => {
   it("lists newest first", async () => {
     const all = await list("limit=100");
     const expected = [...ids.a, ...ids.b, ...ids.pending].reverse();
-    assert.deepEqual(all.tasks.map((task) => task.id), expected);
+    assert.deepEqual(
+      all.tasks.map((task) => task.id),
+      expected,
+    );
     assert.equal(all.nextCursor, undefined);
   });
 
   it("filters by status, several statuses, project and machine group", async () => {
-    assert.deepEqual((await list("status=pending-input")).tasks.map((t) => t.id), ids.pending);
+    assert.deepEqual(
+      (await list("status=pending-input")).tasks.map((t) => t.id),
+      ids.pending,
+    );
     assert.equal((await list("status=in-queue&status=pending-input")).tasks.length, 8);
     assert.equal((await list("status=in-queue,pending-input")).tasks.length, 8);
-    assert.deepEqual((await list("project=alpha")).tasks.map((t) => t.id), [...ids.a].reverse());
+    assert.deepEqual(
+      (await list("project=alpha")).tasks.map((t) => t.id),
+      [...ids.a].reverse(),
+    );
     assert.equal((await list("machineGroup=gb")).tasks.length, 4);
     assert.equal((await list("machineGroup=gb&status=in-queue")).tasks.length, 3);
     assert.equal((await list("status=success")).tasks.length, 0);
@@ -42,7 +53,9 @@ describe("listing tasks", () => {
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const page = await list(`limit=3${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`);
+      const page = await list(
+        `limit=3${cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`}`,
+      );
       seen.push(...page.tasks.map((task) => task.id));
       cursor = page.nextCursor;
       pages += 1;
@@ -55,8 +68,13 @@ describe("listing tasks", () => {
     const first = await list("project=alpha&limit=3");
     assert.equal(first.tasks.length, 3);
     assert.ok(first.nextCursor);
-    const second = await list(`project=alpha&limit=3&cursor=${encodeURIComponent(first.nextCursor)}`);
-    assert.deepEqual(second.tasks.map((t) => t.id), [ids.a[0]]);
+    const second = await list(
+      `project=alpha&limit=3&cursor=${encodeURIComponent(first.nextCursor)}`,
+    );
+    assert.deepEqual(
+      second.tasks.map((t) => t.id),
+      [ids.a[0]],
+    );
     assert.equal(second.nextCursor, undefined);
   });
 

@@ -2,7 +2,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KillView, TaskView } from "../../src/protocol/tasks.js";
 import { reapExpiredLeases } from "../../src/services/reap-lost-machines.js";
-import { createGroup, errorOf, json, registerMachine, submit, type FakeMachine } from "../helpers/protocol.js";
+import {
+  createGroup,
+  errorOf,
+  json,
+  registerMachine,
+  submit,
+  type FakeMachine,
+} from "../helpers/protocol.js";
 import { createTestApp, type TestApp } from "../helpers/test-app.js";
 
 const statuses = (task: TaskView): string[] => task.statusHistory.map((entry) => entry.status);
@@ -26,17 +33,45 @@ describe("task lifecycle through the runner protocol", () => {
     assert.equal(claimed?.status, "submitted");
     await json(await machine.started(queued.id), 200);
     await json(await machine.log(queued.id, "stdout", "line 1\n"), 204);
-    const manifest = await json<{ files: { path: string }[] }>(await machine.uploadOutputs(queued.id, { "out.txt": "result" }), 200);
-    assert.deepEqual(manifest.files.map((file) => file.path), ["out.txt"]);
-    const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "exited", exitCode: 0, computationMs: 12, outputUploadMs: 3 }), 200);
+    const manifest = await json<{ files: { path: string }[] }>(
+      await machine.uploadOutputs(queued.id, { "out.txt": "result" }),
+      200,
+    );
+    assert.deepEqual(
+      manifest.files.map((file) => file.path),
+      ["out.txt"],
+    );
+    const done = await json<TaskView>(
+      await machine.finish(queued.id, {
+        outcome: "exited",
+        exitCode: 0,
+        computationMs: 12,
+        outputUploadMs: 3,
+      }),
+      200,
+    );
     assert.equal(done.status, "success");
-    assert.deepEqual(statuses(done), ["pending-input", "in-queue", "submitted", "started", "success"]);
+    assert.deepEqual(statuses(done), [
+      "pending-input",
+      "in-queue",
+      "submitted",
+      "started",
+      "success",
+    ]);
     assert.equal(done.exitCode, 0);
-    for (const key of ["inputUploadMs", "queueMs", "inputDownloadMs", "computationMs", "outputUploadMs", "totalMs"] as const) {
+    for (const key of [
+      "inputUploadMs",
+      "queueMs",
+      "inputDownloadMs",
+      "computationMs",
+      "outputUploadMs",
+      "totalMs",
+    ] as const) {
       assert.equal(typeof done.metrics[key], "number", `${key} is recorded`);
     }
     assert.equal(done.metrics.outputFiles, 1);
-    for (const entry of done.statusHistory) assert.ok(entry.reason.length > 0 && !Number.isNaN(Date.parse(entry.at)));
+    for (const entry of done.statusHistory)
+      assert.ok(entry.reason.length > 0 && !Number.isNaN(Date.parse(entry.at)));
     const logs = await app.request("GET", `/api/v1/tasks/${queued.id}/logs`);
     assert.equal(await logs.text(), "line 1\n");
   });
@@ -46,7 +81,11 @@ describe("task lifecycle through the runner protocol", () => {
     await machine.claim();
     await json(await machine.started(queued.id), 200);
     const done = await json<TaskView>(
-      await machine.finish(queued.id, { outcome: "exited", exitCode: 3, reason: "Traceback\nValueError: bad mesh\n" }),
+      await machine.finish(queued.id, {
+        outcome: "exited",
+        exitCode: 3,
+        reason: "Traceback\nValueError: bad mesh\n",
+      }),
       200,
     );
     assert.equal(done.status, "failed");
@@ -58,7 +97,14 @@ describe("task lifecycle through the runner protocol", () => {
   it("a runner error (input could not be unpacked) ends failed with its reason", async () => {
     const queued = await submit(app, { machineGroup: "g1" });
     await machine.claim();
-    const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "error", reason: "command not found: nosuchprog", exitCode: 127 }), 200);
+    const done = await json<TaskView>(
+      await machine.finish(queued.id, {
+        outcome: "error",
+        reason: "command not found: nosuchprog",
+        exitCode: 127,
+      }),
+      200,
+    );
     assert.equal(done.status, "failed");
     assert.match(done.reason ?? "", /command not found/);
   });
@@ -68,7 +114,10 @@ describe("task lifecycle through the runner protocol", () => {
     await machine.claim();
     await json(await machine.started(queued.id), 200);
     await json(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 200);
-    const again = await errorOf(await machine.finish(queued.id, { outcome: "exited", exitCode: 1 }), 409);
+    const again = await errorOf(
+      await machine.finish(queued.id, { outcome: "exited", exitCode: 1 }),
+      409,
+    );
     assert.equal(again.code, "LEASE_LOST");
   });
 });
@@ -86,7 +135,12 @@ describe("kill", () => {
     json<KillView>(await app.request("POST", `/api/v1/tasks/${id}/kill`), status);
 
   it("kill in pending-input ends it killed at once", async () => {
-    const created = await json<TaskView>(await app.request("POST", "/api/v1/tasks", { json: { simulator: "custom", commands: [["true"]], machineGroup: "k" } }), 201);
+    const created = await json<TaskView>(
+      await app.request("POST", "/api/v1/tasks", {
+        json: { simulator: "custom", commands: [["true"]], machineGroup: "k" },
+      }),
+      201,
+    );
     const killed = await kill(created.id);
     assert.equal(killed.result, "killed");
     assert.equal(killed.task.status, "killed");
@@ -121,9 +175,19 @@ describe("kill", () => {
       200,
     );
     // (a kill of an earlier task may still sit in the queue: runners ignore kills for other tasks)
-    assert.deepEqual(control.messages.filter((m) => m.taskId === queued.id).map((m) => m.type), ["kill"]);
-    assert.equal((await kill(queued.id)).result, "kill-requested", "a second kill is the same request");
-    const done = await json<TaskView>(await machine.finish(queued.id, { outcome: "killed", signal: "SIGTERM" }), 200);
+    assert.deepEqual(
+      control.messages.filter((m) => m.taskId === queued.id).map((m) => m.type),
+      ["kill"],
+    );
+    assert.equal(
+      (await kill(queued.id)).result,
+      "kill-requested",
+      "a second kill is the same request",
+    );
+    const done = await json<TaskView>(
+      await machine.finish(queued.id, { outcome: "killed", signal: "SIGTERM" }),
+      200,
+    );
     assert.equal(done.status, "killed");
     assert.equal((await kill(queued.id)).result, "killed", "kill of a killed task is idempotent");
   });
@@ -153,7 +217,10 @@ describe("waiting and the queue", () => {
     await machine.claim();
     await json(await machine.finish(queued.id, { outcome: "error", reason: "x" }), 200);
     const started = Date.now();
-    const waited = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=60000`), 200);
+    const waited = await json<TaskView>(
+      await app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=60000`),
+      200,
+    );
     assert.equal(waited.status, "failed");
     assert.ok(Date.now() - started < 5_000, "it did not sit out the long poll");
   });
@@ -169,7 +236,10 @@ describe("waiting and the queue", () => {
 
   it("wait that times out returns the task as it is", async () => {
     const queued = await submit(app, { machineGroup: "w" });
-    const waited = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=50`), 200);
+    const waited = await json<TaskView>(
+      await app.request("GET", `/api/v1/tasks/${queued.id}/wait?timeoutMs=50`),
+      200,
+    );
     assert.equal(waited.status, "in-queue");
     assert.equal(waited.isTerminal, false);
     await machine.claim();
@@ -180,7 +250,12 @@ describe("waiting and the queue", () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i += 1) ids.push((await submit(app, { machineGroup: "w" })).id);
     const position = async (id: string): Promise<number | null> =>
-      (await json<{ queuePosition: number | null }>(await app.request("GET", `/api/v1/tasks/${id}/position`), 200)).queuePosition;
+      (
+        await json<{ queuePosition: number | null }>(
+          await app.request("GET", `/api/v1/tasks/${id}/position`),
+          200,
+        )
+      ).queuePosition;
     const last = ids[2]!;
     assert.equal(await position(last), 2);
     for (const expected of [1, 0]) {
@@ -221,8 +296,15 @@ describe("lost machines", () => {
       task = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}`), 200);
       assert.equal(task.status, "failed");
       assert.match(task.reason ?? "", /machine lost/);
-      const late = await errorOf(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 409);
-      assert.equal(late.code, "LEASE_LOST", "a machine that lost its lease cannot overwrite the task");
+      const late = await errorOf(
+        await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }),
+        409,
+      );
+      assert.equal(
+        late.code,
+        "LEASE_LOST",
+        "a machine that lost its lease cannot overwrite the task",
+      );
     } finally {
       await app.close();
     }

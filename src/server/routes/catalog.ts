@@ -5,7 +5,9 @@ import type { AppEnv } from "../app-env.js";
 
 export function catalogRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
-  routes.get("/projects", async (c) => c.json({ projects: await listProjects(c.var.deps, c.var.principal) }));
+  routes.get("/projects", async (c) =>
+    c.json({ projects: await listProjects(c.var.deps, c.var.principal) }),
+  );
   routes.get("/simulators", async (c) =>
     c.json({ simulators: await listSimulatorAvailability(c.var.deps, c.var.principal) }),
   );

@@ -12,7 +12,8 @@ import {
 import type { AppEnv } from "../app-env.js";
 import { parseJsonBody, parseParams } from "../validate.js";
 
-const view = (details: MachineGroupDetails) => toMachineGroupView(details.group, details.machines, details.queued);
+const view = (details: MachineGroupDetails) =>
+  toMachineGroupView(details.group, details.machines, details.queued);
 
 export function machineGroupRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

@@ -53,13 +53,17 @@ export function runnerRoutes(): Hono<AppEnv> {
     const { id } = parseParams(c, TaskIdParam);
     const { machineId } = parseQuery(c, MachineQuery);
     const input = await openTaskInput(deps(c), principal(c), machineId, id);
-    return new Response(Readable.toWeb(input) as ReadableStream, { headers: { "content-type": "application/gzip" } });
+    return new Response(Readable.toWeb(input) as ReadableStream, {
+      headers: { "content-type": "application/gzip" },
+    });
   });
 
   routes.post("/tasks/:id/started", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
     const request = await parseJsonBody(c, StartedRequest);
-    return c.json(toTaskView(await markStarted(deps(c), principal(c), request.machineId, id, request)));
+    return c.json(
+      toTaskView(await markStarted(deps(c), principal(c), request.machineId, id, request)),
+    );
   });
 
   routes.post("/heartbeat", async (c) => {
@@ -80,14 +84,22 @@ export function runnerRoutes(): Hono<AppEnv> {
     const { machineId } = parseQuery(c, MachineQuery);
     const body = c.req.raw.body;
     if (body === null) throw new InvalidInputError("send the outputs as a tar request body");
-    const manifest = await receiveOutputs(deps(c), principal(c), machineId, id, Readable.fromWeb(body as never));
+    const manifest = await receiveOutputs(
+      deps(c),
+      principal(c),
+      machineId,
+      id,
+      Readable.fromWeb(body as never),
+    );
     return c.json({ files: manifest.files, totalBytes: manifest.totalBytes });
   });
 
   routes.post("/tasks/:id/finish", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
     const request = await parseJsonBody(c, FinishRequest);
-    return c.json(toTaskView(await finishTask(deps(c), principal(c), request.machineId, id, request)));
+    return c.json(
+      toTaskView(await finishTask(deps(c), principal(c), request.machineId, id, request)),
+    );
   });
 
   routes.get("/control", async (c) => {

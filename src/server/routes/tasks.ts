@@ -14,7 +14,13 @@ import {
 import { toTaskView } from "../../protocol/views.js";
 import { readTaskLog } from "../../services/follow-log.js";
 import { killTask } from "../../services/kill-task.js";
-import { getOutputManifest, getTask, listTasks, openOutputArchive, waitForTask } from "../../services/query-tasks.js";
+import {
+  getOutputManifest,
+  getTask,
+  listTasks,
+  openOutputArchive,
+  waitForTask,
+} from "../../services/query-tasks.js";
 import { receiveInput, submitTask } from "../../services/submit-task.js";
 import type { AppEnv } from "../app-env.js";
 import { parseJsonBody, parseParams, parseQuery } from "../validate.js";
@@ -31,15 +37,24 @@ export function taskRoutes(): Hono<AppEnv> {
   routes.put("/:id/input", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
     const body = c.req.raw.body;
-    if (body === null) throw new InvalidInputError("send the input directory as a tar.gz request body");
-    const task = await receiveInput(c.var.deps, c.var.principal, id, Readable.fromWeb(body as never));
+    if (body === null)
+      throw new InvalidInputError("send the input directory as a tar.gz request body");
+    const task = await receiveInput(
+      c.var.deps,
+      c.var.principal,
+      id,
+      Readable.fromWeb(body as never),
+    );
     return c.json(toTaskView(task));
   });
 
   routes.get("/", async (c) => {
     const query = parseQuery(c, ListTasksQuery, ["status"]);
     const page = await listTasks(c.var.deps, c.var.principal, { ...query, statuses: query.status });
-    return c.json({ tasks: page.tasks.map(toTaskView), ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }) });
+    return c.json({
+      tasks: page.tasks.map(toTaskView),
+      ...(page.nextCursor === undefined ? {} : { nextCursor: page.nextCursor }),
+    });
   });
 
   routes.get("/:id", async (c) => {
@@ -76,7 +91,11 @@ export function taskRoutes(): Hono<AppEnv> {
   routes.get("/:id/position", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
     const task = await getTask(c.var.deps, c.var.principal, id);
-    return c.json({ taskId: task.id, status: task.status, queuePosition: task.queuePosition ?? null });
+    return c.json({
+      taskId: task.id,
+      status: task.status,
+      queuePosition: task.queuePosition ?? null,
+    });
   });
 
   routes.post("/:id/kill", async (c) => {
@@ -96,7 +115,10 @@ export function taskRoutes(): Hono<AppEnv> {
     const files = c.req.queries("files")?.filter((file) => file !== "");
     const archive = await openOutputArchive(c.var.deps, c.var.principal, id, files);
     return new Response(Readable.toWeb(archive) as ReadableStream, {
-      headers: { "content-type": "application/x-tar", "content-disposition": `attachment; filename="${id}-outputs.tar"` },
+      headers: {
+        "content-type": "application/x-tar",
+        "content-disposition": `attachment; filename="${id}-outputs.tar"`,
+      },
     });
   });
 

@@ -49,10 +49,20 @@ export function compact<T extends object>(value: T): T {
 }
 
 export function toHistoryEntry(row: HistoryRow): StatusHistoryEntry {
-  return compact({ status: row.status, at: row.at, reason: row.reason, detail: opt(row.detail), machineId: opt(row.machine_id) });
+  return compact({
+    status: row.status,
+    at: row.at,
+    reason: row.reason,
+    detail: opt(row.detail),
+    machineId: opt(row.machine_id),
+  });
 }
 
-export function toTask(row: TaskRow, history: readonly StatusHistoryEntry[], queuePosition: number | undefined): Task {
+export function toTask(
+  row: TaskRow,
+  history: readonly StatusHistoryEntry[],
+  queuePosition: number | undefined,
+): Task {
   return compact({
     id: row.id,
     owner: row.owner,
@@ -67,7 +77,8 @@ export function toTask(row: TaskRow, history: readonly StatusHistoryEntry[], que
     inputUploadedAt: opt(row.input_uploaded_at),
     startedAt: opt(row.started_at),
     endedAt: opt(row.ended_at),
-    machine: row.machine_id === null ? undefined : { id: row.machine_id, host: row.machine_host ?? "" },
+    machine:
+      row.machine_id === null ? undefined : { id: row.machine_id, host: row.machine_host ?? "" },
     attempt: row.attempt,
     exitCode: opt(row.exit_code),
     signal: opt(row.signal),

@@ -3,7 +3,14 @@ import type Database from "better-sqlite3";
 import { FlotillaError, InvalidInputError, machineGroupNotFound } from "../../domain/errors.js";
 import type { Machine, MachineGroup, MachineGroupStatus } from "../../domain/machine-group.js";
 import type { MachinePatch, NewMachine, NewMachineGroup, NewUser, User } from "../task-store.js";
-import { toGroup, toMachine, toUser, type GroupRow, type MachineRow, type UserRow } from "./rows.js";
+import {
+  toGroup,
+  toMachine,
+  toUser,
+  type GroupRow,
+  type MachineRow,
+  type UserRow,
+} from "./rows.js";
 
 const MACHINE_COLUMNS: Record<keyof MachinePatch, string> = {
   status: "status",
@@ -22,19 +29,28 @@ export function createRegistry(db: Database.Database) {
     groupsAll: db.prepare("SELECT * FROM machine_groups ORDER BY created_at, name"),
     groupsOf: db.prepare("SELECT * FROM machine_groups WHERE owner = ? ORDER BY created_at, name"),
     deleteGroup: db.prepare("DELETE FROM machine_groups WHERE name = ?"),
-    insertGroup: db.prepare(`INSERT INTO machine_groups (name, owner, provider, num_machines, status, created_at, options_json, cost_per_hour)
+    insertGroup:
+      db.prepare(`INSERT INTO machine_groups (name, owner, provider, num_machines, status, created_at, options_json, cost_per_hour)
       VALUES (@name, @owner, @provider, @numMachines, 'running', @createdAt, @optionsJson, @costPerHour)`),
-    setGroupStatus: db.prepare("UPDATE machine_groups SET status = ?, terminated_at = ? WHERE name = ?"),
+    setGroupStatus: db.prepare(
+      "UPDATE machine_groups SET status = ?, terminated_at = ? WHERE name = ?",
+    ),
     machine: db.prepare("SELECT * FROM machines WHERE id = ?"),
-    machinesOf: db.prepare("SELECT * FROM machines WHERE machine_group = ? ORDER BY registered_at, id"),
-    insertMachine: db.prepare(`INSERT INTO machines (id, machine_group, host, pid, status, registered_at, last_seen_at, provider_ref,
+    machinesOf: db.prepare(
+      "SELECT * FROM machines WHERE machine_group = ? ORDER BY registered_at, id",
+    ),
+    insertMachine:
+      db.prepare(`INSERT INTO machines (id, machine_group, host, pid, status, registered_at, last_seen_at, provider_ref,
       simulators_json, cpus, memory_bytes) VALUES (@id, @machineGroup, @host, @pid, 'idle', @at, @at, @providerRef,
       @simulatorsJson, @cpus, @memoryBytes)`),
-    markBusy: db.prepare("UPDATE machines SET status = 'busy', task_id = ?, last_seen_at = ? WHERE id = ?"),
+    markBusy: db.prepare(
+      "UPDATE machines SET status = 'busy', task_id = ?, last_seen_at = ? WHERE id = ?",
+    ),
     user: db.prepare("SELECT * FROM users WHERE id = ?"),
     userByHash: db.prepare("SELECT * FROM users WHERE token_hash = ? AND revoked_at IS NULL"),
     users: db.prepare("SELECT * FROM users ORDER BY created_at, id"),
-    insertUser: db.prepare(`INSERT INTO users (id, name, role, machine_group, token_hash, created_at)
+    insertUser:
+      db.prepare(`INSERT INTO users (id, name, role, machine_group, token_hash, created_at)
       VALUES (@id, @name, @role, @machineGroup, @tokenHash, @createdAt)`),
     revokeUser: db.prepare("UPDATE users SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL"),
   };
@@ -61,18 +77,25 @@ export function createRegistry(db: Database.Database) {
         );
       }
       if (existing !== undefined) s.deleteGroup.run(group.name);
-      s.insertGroup.run({ ...group, optionsJson: JSON.stringify(group.options), costPerHour: group.costPerHour ?? null });
+      s.insertGroup.run({
+        ...group,
+        optionsJson: JSON.stringify(group.options),
+        costPerHour: group.costPerHour ?? null,
+      });
       return getGroup(group.name) as MachineGroup;
     },
     listGroups: (owner?: string): MachineGroup[] =>
-      ((owner === undefined ? s.groupsAll.all() : s.groupsOf.all(owner)) as GroupRow[]).map(toGroup),
+      ((owner === undefined ? s.groupsAll.all() : s.groupsOf.all(owner)) as GroupRow[]).map(
+        toGroup,
+      ),
     setGroupStatus(name: string, status: MachineGroupStatus, at: number): MachineGroup {
       if (getGroup(name) === undefined) throw machineGroupNotFound(name);
       s.setGroupStatus.run(status, status === "terminated" ? at : null, name);
       return getGroup(name) as MachineGroup;
     },
     createMachine(machine: NewMachine): Machine {
-      if (getMachine(machine.id) !== undefined) throw new InvalidInputError(`machine ${machine.id} already exists`);
+      if (getMachine(machine.id) !== undefined)
+        throw new InvalidInputError(`machine ${machine.id} already exists`);
       s.insertMachine.run({
         ...machine,
         pid: machine.pid ?? null,
@@ -83,10 +106,14 @@ export function createRegistry(db: Database.Database) {
       });
       return getMachine(machine.id) as Machine;
     },
-    listMachines: (group: string): Machine[] => (s.machinesOf.all(group) as MachineRow[]).map(toMachine),
+    listMachines: (group: string): Machine[] =>
+      (s.machinesOf.all(group) as MachineRow[]).map(toMachine),
     updateMachine(id: string, patch: MachinePatch): Machine {
       if (getMachine(id) === undefined) {
-        throw new FlotillaError("MACHINE_NOT_FOUND", `machine ${id} is not registered; register again`);
+        throw new FlotillaError(
+          "MACHINE_NOT_FOUND",
+          `machine ${id} is not registered; register again`,
+        );
       }
       const values: Record<string, unknown> = {};
       for (const [key, column] of Object.entries(MACHINE_COLUMNS)) {
@@ -99,7 +126,9 @@ export function createRegistry(db: Database.Database) {
         const key = columns.join(",");
         let statement = machineUpdates.get(key);
         if (statement === undefined) {
-          statement = db.prepare(`UPDATE machines SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`);
+          statement = db.prepare(
+            `UPDATE machines SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`,
+          );
           machineUpdates.set(key, statement);
         }
         statement.run({ ...values, id });
@@ -110,7 +139,8 @@ export function createRegistry(db: Database.Database) {
       s.markBusy.run(taskId, at, machineId);
     },
     createUser(user: NewUser): User {
-      if (s.user.get(user.id) !== undefined) throw new InvalidInputError(`user ${user.id} already exists`);
+      if (s.user.get(user.id) !== undefined)
+        throw new InvalidInputError(`user ${user.id} already exists`);
       s.insertUser.run({ ...user, machineGroup: user.machineGroup ?? null });
       return toUser(s.user.get(user.id) as UserRow);
     },

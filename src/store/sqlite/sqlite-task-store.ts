@@ -1,11 +1,23 @@
 // The SQLite adapter of TaskStore: better-sqlite3, WAL, one IMMEDIATE transaction per write.
 // better-sqlite3 is synchronous, so each operation is atomic; the async interface wraps it.
 import Database from "better-sqlite3";
-import { FlotillaError, InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
+import {
+  FlotillaError,
+  InvalidInputError,
+  LeaseLostError,
+  taskNotFound,
+} from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
 import { assertTransition, isTerminalStatus } from "../../domain/task-status.js";
 import { decodeCursor, encodeCursor } from "../cursor.js";
-import type { NewTask, TaskListQuery, TaskPage, TaskPatch, TaskStore, TransitionRequest } from "../task-store.js";
+import type {
+  NewTask,
+  TaskListQuery,
+  TaskPage,
+  TaskPatch,
+  TaskStore,
+  TransitionRequest,
+} from "../task-store.js";
 import { migrate } from "./migrations.js";
 import { createRegistry } from "./sqlite-registry.js";
 import { toHistoryEntry, toTask, type HistoryRow, type TaskRow } from "./rows.js";
@@ -39,7 +51,8 @@ export function openSqliteTaskStore(path: string): TaskStore {
         if (claimed !== undefined) registry.markBusy(machine.id, claimed.id, at);
         return claimed;
       }),
-    renewLease: (taskId, machineId, leaseExpiresAt) => write(() => tasks.renewLease(taskId, machineId, leaseExpiresAt)),
+    renewLease: (taskId, machineId, leaseExpiresAt) =>
+      write(() => tasks.renewLease(taskId, machineId, leaseExpiresAt)),
     listExpiredLeases: (now) => run(() => tasks.expiredLeases(now)),
     listActiveTasks: (group) => run(() => tasks.active(group)),
     countQueued: (group) => run(() => tasks.countQueued(group)),
@@ -47,7 +60,8 @@ export function openSqliteTaskStore(path: string): TaskStore {
     createMachineGroup: (group) => write(() => registry.createGroup(group)),
     getMachineGroup: (name) => run(() => registry.getGroup(name)),
     listMachineGroups: (owner) => run(() => registry.listGroups(owner)),
-    setMachineGroupStatus: (name, status, at) => write(() => registry.setGroupStatus(name, status, at)),
+    setMachineGroupStatus: (name, status, at) =>
+      write(() => registry.setGroupStatus(name, status, at)),
     createMachine: (machine) => write(() => registry.createMachine(machine)),
     getMachine: (id) => run(() => registry.getMachine(id)),
     listMachines: (group) => run(() => registry.listMachines(group)),
@@ -74,22 +88,42 @@ const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, "machine" | "metrics">, str
 
 function createTaskTable(db: Database.Database) {
   const statements = {
-    insert: db.prepare(`INSERT INTO tasks (id, owner, project, simulator, simulator_version, commands_json,
+    insert:
+      db.prepare(`INSERT INTO tasks (id, owner, project, simulator, simulator_version, commands_json,
       machine_group, status, env_json, kill_grace_ms, created_at) VALUES (@id, @owner, @project, @simulator,
       @simulatorVersion, @commandsJson, @machineGroup, 'pending-input', @envJson, @killGraceMs, @createdAt)`),
     byId: db.prepare("SELECT * FROM tasks WHERE id = ?"),
     history: db.prepare("SELECT * FROM task_status_history WHERE task_id = ? ORDER BY seq"),
-    nextSeq: db.prepare("SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM task_status_history WHERE task_id = ?"),
-    addHistory: db.prepare(`INSERT INTO task_status_history (task_id, seq, status, at, reason, detail, machine_id)
+    nextSeq: db.prepare(
+      "SELECT COALESCE(MAX(seq), 0) + 1 AS seq FROM task_status_history WHERE task_id = ?",
+    ),
+    addHistory:
+      db.prepare(`INSERT INTO task_status_history (task_id, seq, status, at, reason, detail, machine_id)
       VALUES (?, ?, ?, ?, ?, ?, ?)`),
-    position: db.prepare(`SELECT COUNT(*) AS n FROM tasks WHERE machine_group = ? AND status = 'in-queue' AND queue_seq < ?`),
-    nextQueueSeq: db.prepare("UPDATE counters SET value = value + 1 WHERE name = 'queue_seq' RETURNING value"),
-    firstQueued: db.prepare(`SELECT * FROM tasks WHERE machine_group = ? AND status = 'in-queue' ORDER BY queue_seq LIMIT 1`),
-    expired: db.prepare(`SELECT * FROM tasks WHERE status IN ('submitted', 'started') AND lease_expires_at < ? ORDER BY id`),
-    active: db.prepare(`SELECT * FROM tasks WHERE machine_group = ? AND status NOT IN ('success', 'failed', 'killed') ORDER BY id`),
-    countQueued: db.prepare(`SELECT COUNT(*) AS n FROM tasks WHERE machine_group = ? AND status = 'in-queue'`),
-    projectsAll: db.prepare("SELECT project AS name, COUNT(*) AS taskCount FROM tasks GROUP BY project ORDER BY project"),
-    projectsOf: db.prepare("SELECT project AS name, COUNT(*) AS taskCount FROM tasks WHERE owner = ? GROUP BY project ORDER BY project"),
+    position: db.prepare(
+      `SELECT COUNT(*) AS n FROM tasks WHERE machine_group = ? AND status = 'in-queue' AND queue_seq < ?`,
+    ),
+    nextQueueSeq: db.prepare(
+      "UPDATE counters SET value = value + 1 WHERE name = 'queue_seq' RETURNING value",
+    ),
+    firstQueued: db.prepare(
+      `SELECT * FROM tasks WHERE machine_group = ? AND status = 'in-queue' ORDER BY queue_seq LIMIT 1`,
+    ),
+    expired: db.prepare(
+      `SELECT * FROM tasks WHERE status IN ('submitted', 'started') AND lease_expires_at < ? ORDER BY id`,
+    ),
+    active: db.prepare(
+      `SELECT * FROM tasks WHERE machine_group = ? AND status NOT IN ('success', 'failed', 'killed') ORDER BY id`,
+    ),
+    countQueued: db.prepare(
+      `SELECT COUNT(*) AS n FROM tasks WHERE machine_group = ? AND status = 'in-queue'`,
+    ),
+    projectsAll: db.prepare(
+      "SELECT project AS name, COUNT(*) AS taskCount FROM tasks GROUP BY project ORDER BY project",
+    ),
+    projectsOf: db.prepare(
+      "SELECT project AS name, COUNT(*) AS taskCount FROM tasks WHERE owner = ? GROUP BY project ORDER BY project",
+    ),
   };
   const patchStatements = new Map<string, Database.Statement>();
 
@@ -108,9 +142,21 @@ function createTaskTable(db: Database.Database) {
   };
   const appendHistory = (id: string, entry: StatusHistoryEntry): void => {
     const { seq } = statements.nextSeq.get(id) as { seq: number };
-    statements.addHistory.run(id, seq, entry.status, entry.at, entry.reason, entry.detail ?? null, entry.machineId ?? null);
+    statements.addHistory.run(
+      id,
+      seq,
+      entry.status,
+      entry.at,
+      entry.reason,
+      entry.detail ?? null,
+      entry.machineId ?? null,
+    );
   };
-  const applyPatch = (row: TaskRow, patch: TaskPatch, extra: Record<string, unknown> = {}): void => {
+  const applyPatch = (
+    row: TaskRow,
+    patch: TaskPatch,
+    extra: Record<string, unknown> = {},
+  ): void => {
     const values: Record<string, unknown> = { ...extra };
     for (const [key, column] of Object.entries(PATCH_COLUMNS)) {
       const value = patch[key as keyof typeof PATCH_COLUMNS];
@@ -122,14 +168,18 @@ function createTaskTable(db: Database.Database) {
     }
     if (patch.metrics !== undefined) {
       const merged = { ...(JSON.parse(row.metrics_json) as object), ...patch.metrics };
-      values.metrics_json = JSON.stringify(Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)));
+      values.metrics_json = JSON.stringify(
+        Object.fromEntries(Object.entries(merged).filter(([, v]) => v !== undefined)),
+      );
     }
     const columns = Object.keys(values).sort();
     if (columns.length === 0) return;
     const key = columns.join(",");
     let statement = patchStatements.get(key);
     if (statement === undefined) {
-      statement = db.prepare(`UPDATE tasks SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`);
+      statement = db.prepare(
+        `UPDATE tasks SET ${columns.map((c) => `${c} = @${c}`).join(", ")} WHERE id = @id`,
+      );
       patchStatements.set(key, statement);
     }
     statement.run({ ...values, id: row.id });
@@ -142,13 +192,21 @@ function createTaskTable(db: Database.Database) {
     }
     if (expect?.fromStatuses !== undefined && !expect.fromStatuses.includes(row.status)) {
       if (isTerminalStatus(row.status)) {
-        throw new FlotillaError("TASK_ALREADY_FINISHED", `task ${row.id} is already ${row.status}; it cannot become ${request.to}`, {
-          details: { taskId: row.id, status: row.status },
-        });
+        throw new FlotillaError(
+          "TASK_ALREADY_FINISHED",
+          `task ${row.id} is already ${row.status}; it cannot become ${request.to}`,
+          {
+            details: { taskId: row.id, status: row.status },
+          },
+        );
       }
-      throw new FlotillaError("INVALID_TRANSITION", `task ${row.id} is ${row.status}, not ${expect.fromStatuses.join(" or ")}`, {
-        details: { taskId: row.id, from: row.status, to: request.to },
-      });
+      throw new FlotillaError(
+        "INVALID_TRANSITION",
+        `task ${row.id} is ${row.status}, not ${expect.fromStatuses.join(" or ")}`,
+        {
+          details: { taskId: row.id, from: row.status, to: request.to },
+        },
+      );
     }
     assertTransition(row.id, row.status, request.to);
   };
@@ -161,35 +219,48 @@ function createTaskTable(db: Database.Database) {
       extra.queue_seq = (statements.nextQueueSeq.get() as { value: number }).value;
     }
     applyPatch(row, request.patch ?? {}, extra);
-    appendHistory(id, { status: request.to, at: request.at, reason: request.reason, detail: request.detail, machineId: request.machineId });
+    appendHistory(id, {
+      status: request.to,
+      at: request.at,
+      reason: request.reason,
+      detail: request.detail,
+      machineId: request.machineId,
+    });
     return hydrate(readRow(id));
   };
 
   const list = (query: TaskListQuery): TaskPage => {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (query.owner !== undefined) (where.push("owner = ?"), params.push(query.owner));
+    const add = (clause: string, ...values: unknown[]): void => {
+      where.push(clause);
+      params.push(...values);
+    };
+    if (query.owner !== undefined) add("owner = ?", query.owner);
     if (query.statuses !== undefined && query.statuses.length > 0) {
-      where.push(`status IN (${query.statuses.map(() => "?").join(", ")})`);
-      params.push(...query.statuses);
+      add(`status IN (${query.statuses.map(() => "?").join(", ")})`, ...query.statuses);
     }
-    if (query.project !== undefined) (where.push("project = ?"), params.push(query.project));
-    if (query.machineGroup !== undefined) (where.push("machine_group = ?"), params.push(query.machineGroup));
-    if (query.cursor !== undefined) (where.push("id < ?"), params.push(decodeCursor(query.cursor)));
+    if (query.project !== undefined) add("project = ?", query.project);
+    if (query.machineGroup !== undefined) add("machine_group = ?", query.machineGroup);
+    if (query.cursor !== undefined) add("id < ?", decodeCursor(query.cursor));
     const sql = `SELECT * FROM tasks ${where.length === 0 ? "" : `WHERE ${where.join(" AND ")}`} ORDER BY id DESC LIMIT ?`;
     const rows = db.prepare(sql).all(...params, query.limit + 1) as TaskRow[];
     const page = rows.slice(0, query.limit);
     const histories = historiesOf(page.map((row) => row.id));
     const tasks = page.map((row) => hydrate(row, histories.get(row.id) ?? []));
     const last = page[page.length - 1];
-    return rows.length > query.limit && last !== undefined ? { tasks, nextCursor: encodeCursor(last.id) } : { tasks };
+    return rows.length > query.limit && last !== undefined
+      ? { tasks, nextCursor: encodeCursor(last.id) }
+      : { tasks };
   };
 
   const historiesOf = (ids: readonly string[]): Map<string, StatusHistoryEntry[]> => {
     const byTask = new Map<string, StatusHistoryEntry[]>();
     if (ids.length === 0) return byTask;
     const rows = db
-      .prepare(`SELECT * FROM task_status_history WHERE task_id IN (${ids.map(() => "?").join(", ")}) ORDER BY task_id, seq`)
+      .prepare(
+        `SELECT * FROM task_status_history WHERE task_id IN (${ids.map(() => "?").join(", ")}) ORDER BY task_id, seq`,
+      )
       .all(...ids) as HistoryRow[];
     for (const row of rows) {
       const entries = byTask.get(row.task_id) ?? [];
@@ -201,14 +272,19 @@ function createTaskTable(db: Database.Database) {
 
   return {
     create(task: NewTask): Task {
-      if (statements.byId.get(task.id) !== undefined) throw new InvalidInputError(`task ${task.id} already exists`);
+      if (statements.byId.get(task.id) !== undefined)
+        throw new InvalidInputError(`task ${task.id} already exists`);
       statements.insert.run({
         ...task,
         simulatorVersion: task.simulatorVersion ?? null,
         commandsJson: JSON.stringify(task.commands),
         envJson: JSON.stringify(task.env),
       });
-      appendHistory(task.id, { status: "pending-input", at: task.createdAt, reason: "task created" });
+      appendHistory(task.id, {
+        status: "pending-input",
+        at: task.createdAt,
+        reason: "task created",
+      });
       return hydrate(readRow(task.id));
     },
     read(id: string): Task | undefined {
@@ -221,7 +297,12 @@ function createTaskTable(db: Database.Database) {
       applyPatch(readRow(id), patch);
       return hydrate(readRow(id));
     },
-    claimNext(group: string, machine: { id: string; host: string }, at: number, leaseExpiresAt: number): Task | undefined {
+    claimNext(
+      group: string,
+      machine: { id: string; host: string },
+      at: number,
+      leaseExpiresAt: number,
+    ): Task | undefined {
       const row = statements.firstQueued.get(group) as TaskRow | undefined;
       if (row === undefined) return undefined;
       return transition(row.id, {
@@ -239,10 +320,15 @@ function createTaskTable(db: Database.Database) {
       applyPatch(row, { leaseExpiresAt });
       return hydrate(readRow(taskId));
     },
-    expiredLeases: (now: number): Task[] => (statements.expired.all(now) as TaskRow[]).map((row) => hydrate(row)),
-    active: (group: string): Task[] => (statements.active.all(group) as TaskRow[]).map((row) => hydrate(row)),
+    expiredLeases: (now: number): Task[] =>
+      (statements.expired.all(now) as TaskRow[]).map((row) => hydrate(row)),
+    active: (group: string): Task[] =>
+      (statements.active.all(group) as TaskRow[]).map((row) => hydrate(row)),
     countQueued: (group: string): number => (statements.countQueued.get(group) as { n: number }).n,
     projects: (owner?: string) =>
-      (owner === undefined ? statements.projectsAll.all() : statements.projectsOf.all(owner)) as { name: string; taskCount: number }[],
+      (owner === undefined ? statements.projectsAll.all() : statements.projectsOf.all(owner)) as {
+        name: string;
+        taskCount: number;
+      }[],
   };
 }
