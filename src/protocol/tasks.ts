@@ -97,9 +97,13 @@ export const TaskListView = z.object({
 /** Body of `GET /api/v1/tasks`. */
 export type TaskListView = z.infer<typeof TaskListView>;
 
-/** Query of `GET /api/v1/tasks/:id/wait`. */
+/**
+ * Query of `GET /api/v1/tasks/:id/wait`: answers when the task is terminal, when its status is no
+ * longer `status` (if given: follow every change), or after `timeoutMs`.
+ */
 export const WaitQuery = z.strictObject({
   timeoutMs: z.coerce.number().int().min(0).max(300_000).default(60_000),
+  status: TaskStatusSchema.optional(),
 });
 
 /** Body of `GET /api/v1/tasks/:id/position`: `queuePosition` is null unless in-queue. */

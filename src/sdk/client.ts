@@ -169,9 +169,14 @@ export class Flotilla {
    * Long-polls until the task is terminal or `timeoutMs` passed (`GET /tasks/:id/wait`);
    * answers the task as it is then, terminal or not.
    */
-  async waitTask(id: string, timeoutMs: number, signal?: AbortSignal): Promise<TaskView> {
+  async waitTask(
+    id: string,
+    timeoutMs: number,
+    signal?: AbortSignal,
+    changedFrom?: TaskStatus,
+  ): Promise<TaskView> {
     return this.http.json(TaskView, `/tasks/${encodeURIComponent(id)}/wait`, {
-      query: { timeoutMs: Math.max(0, Math.round(timeoutMs)) },
+      query: { timeoutMs: Math.max(0, Math.round(timeoutMs)), status: changedFrom },
       signal,
     });
   }

@@ -132,7 +132,14 @@ export class Task {
     while (!this.#view.isTerminal && Date.now() < deadline) {
       const pollMs = Math.min(POLL_MS, deadline - Date.now());
       const view = await retryWhileUnavailable(
-        (attemptSignal) => client.waitTask(this.id, pollMs, attemptSignal),
+        // With onStatus, the server answers at every status change, not only at the end.
+        (attemptSignal) =>
+          client.waitTask(
+            this.id,
+            pollMs,
+            attemptSignal,
+            onStatus === undefined ? undefined : reported,
+          ),
         deadline,
         signal,
         pollMs + POLL_SLACK_MS,

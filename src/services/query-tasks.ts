@@ -33,23 +33,29 @@ export async function listTasks(
   });
 }
 
-/** Resolves with the task once terminal, or as it is after `timeoutMs`. */
+/**
+ * Resolves with the task once terminal (or, with `changedFrom`, once its status differs from
+ * it), or as it is after `timeoutMs`.
+ */
 export async function waitForTask(
   deps: ServiceDeps,
   principal: Principal,
   id: string,
   timeoutMs: number,
   signal?: AbortSignal,
+  changedFrom?: TaskStatus,
 ): Promise<Task> {
   requireUser(principal);
+  const isDone = (task: Task): boolean =>
+    isTerminalStatus(task.status) || (changedFrom !== undefined && task.status !== changedFrom);
   const first = await getVisibleTask(deps, principal, id);
-  if (isTerminalStatus(first.status)) return first;
+  if (isDone(first)) return first;
   const done = await waitForEvent(
     deps.events.tasks,
     id,
     async () => {
       const task = await deps.store.getTask(id);
-      return task !== undefined && isTerminalStatus(task.status) ? task : undefined;
+      return task !== undefined && isDone(task) ? task : undefined;
     },
     { timeoutMs, signal },
   );

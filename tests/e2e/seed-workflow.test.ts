@@ -43,7 +43,10 @@ describe("the seed's parallel workflow through the SDK", () => {
     for (const task of submitted)
       assert.notEqual(task.status, "pending-input", "run() returns once the input is uploaded");
     for (const [i, task] of submitted.entries()) {
-      const final = await task.wait();
+      const seen: string[] = [];
+      const final = await task.wait({ onStatus: (view) => seen.push(view.status) });
+      assert.equal(seen.at(-1), "success");
+      assert.deepEqual(seen, [...new Set(seen)], "each status is reported once");
       assert.equal(final.status, "success", final.reason);
       assert.equal(task.status, "success");
       const dir = await task.downloadOutputs(join(work, "results", configs[i]!));

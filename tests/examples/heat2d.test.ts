@@ -169,8 +169,17 @@ describe("heat2d solver", { timeout: TIMEOUT_MS }, () => {
       "the peak stays at the centre",
     );
 
+    // The image: 41 x 41 greyscale pixels scaled to the final range, so the centre is white.
     const image = await readFile(join(dir, "temperature.pgm"));
-    assert.match(image.subarray(0, 60).toString("latin1"), /^P5\n#[^\n]*\n41 41\n255\n/);
+    const header = /^P5\n#[^\n]*\n41 41\n255\n/.exec(image.toString("latin1"));
+    assert.ok(
+      header,
+      `not a 41 x 41 PGM: ${JSON.stringify(image.subarray(0, 100).toString("latin1"))}`,
+    );
+    const pixels = image.subarray(header[0].length);
+    assert.equal(pixels.length, 41 * 41);
+    assert.equal(pixels[20 * 41 + 20], 255);
+    assert.equal(pixels[0], 0);
   });
 
   it("conserves total energy with insulated boundaries and tends to a uniform temperature", async () => {

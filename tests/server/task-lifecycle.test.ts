@@ -234,6 +234,23 @@ describe("waiting and the queue", () => {
     assert.equal((await json<TaskView>(await waiting, 200)).status, "success");
   });
 
+  it("wait with the known status answers at the next status change, so callers can follow every step", async () => {
+    const queued = await submit(app, { machineGroup: "w" });
+    const waiting = app.request(
+      "GET",
+      `/api/v1/tasks/${queued.id}/wait?timeoutMs=60000&status=in-queue`,
+    );
+    await machine.claim();
+    assert.equal((await json<TaskView>(await waiting, 200)).status, "submitted");
+    const next = app.request(
+      "GET",
+      `/api/v1/tasks/${queued.id}/wait?timeoutMs=60000&status=submitted`,
+    );
+    await json(await machine.started(queued.id), 200);
+    assert.equal((await json<TaskView>(await next, 200)).status, "started");
+    await json(await machine.finish(queued.id, { outcome: "exited", exitCode: 0 }), 200);
+  });
+
   it("wait that times out returns the task as it is", async () => {
     const queued = await submit(app, { machineGroup: "w" });
     const waited = await json<TaskView>(

@@ -64,8 +64,15 @@ export function taskRoutes(): Hono<AppEnv> {
 
   routes.get("/:id/wait", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
-    const { timeoutMs } = parseQuery(c, WaitQuery);
-    const task = await waitForTask(c.var.deps, c.var.principal, id, timeoutMs, c.req.raw.signal);
+    const { timeoutMs, status } = parseQuery(c, WaitQuery);
+    const task = await waitForTask(
+      c.var.deps,
+      c.var.principal,
+      id,
+      timeoutMs,
+      c.req.raw.signal,
+      status,
+    );
     return c.json(toTaskView(task));
   });
 
@@ -77,7 +84,7 @@ export function taskRoutes(): Hono<AppEnv> {
       let last = first;
       await stream.writeSSE({ event: "status", data: JSON.stringify(toTaskView(last)) });
       while (!isTerminalStatus(last.status) && !stream.aborted) {
-        const next = await waitForTask(deps, principal, id, 15_000, c.req.raw.signal);
+        const next = await waitForTask(deps, principal, id, 15_000, c.req.raw.signal, last.status);
         if (next.status !== last.status || next.killRequestedAt !== last.killRequestedAt) {
           await stream.writeSSE({ event: "status", data: JSON.stringify(toTaskView(next)) });
         } else {
