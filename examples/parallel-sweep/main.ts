@@ -37,8 +37,9 @@ const REPO_ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const EXAMPLE_DIR = join(REPO_ROOT, "examples", "parallel-sweep");
 const SOLVER = join(EXAMPLE_DIR, "solver", "heat2d.mjs");
 const SCENARIOS_DIR = join(EXAMPLE_DIR, "scenarios");
-const DATA_DIR = join(EXAMPLE_DIR, ".flotilla");
-const RESULTS_DIR = join(REPO_ROOT, "results");
+// Tests point these elsewhere; a user gets the defaults.
+const DATA_DIR = process.env.SWEEP_DATA_DIR ?? join(EXAMPLE_DIR, ".flotilla");
+const RESULTS_DIR = process.env.SWEEP_RESULTS_DIR ?? join(REPO_ROOT, "results");
 const NUM_MACHINES = 4;
 const PROJECT = "parallel-sweep";
 
