@@ -45,3 +45,27 @@ function onInterrupt(): void {
   // eslint-disable-next-line no-restricted-properties -- Ctrl-C in wait() must end the program as the user asked (Node's default), after saying the task keeps running; the SDK's only exit.
   process.exit(130);
 }
+
+/**
+ * Ctrl-C while `run()` creates the task and uploads its input: the task is not submitted yet, so
+ * `cancel` kills it (and says which it was) rather than leaving it in pending-input; then the
+ * program exits with 130. Returns the uninstaller.
+ */
+export function cancelOnInterrupt(cancel: () => Promise<string | undefined>): () => void {
+  const exit = (): never => {
+    // eslint-disable-next-line no-restricted-properties -- Ctrl-C must end the program, after the half-made task is cleaned up.
+    process.exit(130);
+  };
+  const handler = (): void => {
+    cancel().then((id) => {
+      const what =
+        id === undefined
+          ? "before the task was created"
+          : `while uploading the input of task ${id}; it was killed`;
+      process.stderr.write(`\ninterrupted ${what}, so nothing is left half-submitted\n`);
+      exit();
+    }, exit);
+  };
+  process.once("SIGINT", handler);
+  return () => process.off("SIGINT", handler);
+}

@@ -17,6 +17,7 @@ import {
 } from "../simulators/recipe.js";
 import { getDefaultClient, type Flotilla } from "./client.js";
 import { MachineGroup } from "./machine-group.js";
+import { cancelOnInterrupt } from "./interrupt-notice.js";
 import { Task } from "./task.js";
 
 /** Options of {@link Simulator.run}. */
@@ -92,10 +93,20 @@ export class Simulator {
       killGraceMs: options.killGraceMs,
     });
     const { client, machineGroup } = await prepareTarget(options);
-    const created = await client.createTask(
-      { ...request, machineGroup },
-      { signal: options.signal },
-    );
+    // Installed before the task exists, so a Ctrl-C at any moment kills what was made.
+    const creating = client.createTask({ ...request, machineGroup }, { signal: options.signal });
+    const stopCancelling = cancelOnInterrupt(async () => {
+      const id = (await creating.catch(() => undefined))?.id;
+      if (id !== undefined) await client.killTask(id).catch(() => undefined);
+      return id;
+    });
+    let created: Awaited<typeof creating>;
+    try {
+      created = await creating;
+    } catch (error) {
+      stopCancelling();
+      throw error;
+    }
     try {
       return new Task(
         await client.uploadInput(created.id, dir, { signal: options.signal }),
@@ -105,6 +116,8 @@ export class Simulator {
       // Leave nothing in pending-input; the kill is best effort, the upload error is what matters.
       await client.killTask(created.id).catch(() => undefined);
       throw error;
+    } finally {
+      stopCancelling();
     }
   }
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, readdir, rm, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -122,6 +122,41 @@ describe("the seed's parallel workflow through the SDK", () => {
     const final = await task.wait();
     assert.equal(final.status, "success");
     assert.ok(!final.statusHistory.some((entry) => entry.status === "killed"));
+    await group.terminate();
+  });
+
+  it("Ctrl-C while run() uploads the input kills the half-submitted task and exits 130", async () => {
+    const group = new MachineGroup({ provider: "local", numMachines: 1, client });
+    await group.start();
+    const dir = join(work, "big-input");
+    await mkdir(dir, { recursive: true });
+    // A sparse 4 GiB file: seconds of gzip on upload, a few MiB on disk.
+    await writeFile(join(dir, "zeros.bin"), "");
+    await truncate(join(dir, "zeros.bin"), 4 * 1024 ** 3);
+    const fixture = fileURLToPath(new URL("./fixtures/submit-child.js", import.meta.url));
+    const child = spawn(process.execPath, [fixture, server.url, server.token, dir, group.name!], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.once("exit", (code) => resolve(code)),
+    );
+    const pending = await eventually(
+      async () => {
+        const page = await client.listTasks({ machineGroup: group.name!, status: "pending-input" });
+        return page.tasks[0];
+      },
+      15_000,
+      "the task to be created",
+    );
+    child.kill("SIGINT");
+    assert.equal(await exited, 130, `stdout: ${stdout} stderr: ${stderr}`);
+    assert.doesNotMatch(stdout, /submitted /, "the upload was interrupted, not finished");
+    assert.match(stderr, new RegExp(`uploading the input of task ${pending.id}; it was killed`));
+    assert.equal((await client.getTask(pending.id)).status, "killed");
     await group.terminate();
   });
 });
