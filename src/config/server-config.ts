@@ -23,6 +23,7 @@ export const ServerConfig = z.object({
   maxAttempts: z.number().int().min(1),
   killGraceMs: z.number().int().min(0),
   defaultGroupMachines: z.number().int().min(1),
+  defaultGroupIdleMs: z.number().int().min(0),
   maxInputBytes: z.number().int().min(1),
   maxInputFiles: z.number().int().min(1),
 });
@@ -94,6 +95,12 @@ export function loadServerConfig(
       env.FLOTILLA_KILL_GRACE_MS,
       "the environment",
       10_000,
+    ),
+    defaultGroupIdleMs: numberFrom(
+      "FLOTILLA_DEFAULT_IDLE_MS",
+      env.FLOTILLA_DEFAULT_IDLE_MS,
+      "the environment",
+      5 * 60_000,
     ),
     defaultGroupMachines: numberFrom(
       "FLOTILLA_DEFAULT_MACHINES",

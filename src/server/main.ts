@@ -19,6 +19,7 @@ import type { MachineProvider } from "../domain/machine-group.js";
 import { createEventHub } from "../lib/event-hub.js";
 import { createLocalProvider } from "../providers/local.js";
 import { createControlChannel } from "../services/control-channel.js";
+import { createIdleRelease } from "../services/release-idle-groups.js";
 import { reapExpiredLeases } from "../services/reap-lost-machines.js";
 import type { ServiceDeps } from "../services/service-deps.js";
 import { createRunnerToken, ensureAdmin } from "../services/users.js";
@@ -91,6 +92,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       maxAttempts: config.maxAttempts,
       defaultKillGraceMs: config.killGraceMs,
       defaultGroupMachines: config.defaultGroupMachines,
+      defaultGroupIdleMs: config.defaultGroupIdleMs,
       archiveLimits: { maxBytes: config.maxInputBytes, maxFiles: config.maxInputFiles },
     },
     log,

@@ -17,6 +17,8 @@ export interface ServiceSettings {
   readonly defaultKillGraceMs: number;
   /** Machines of the embedded `default` group (one per core). */
   readonly defaultGroupMachines: number;
+  /** The `default` group is released after this long without a task. */
+  readonly defaultGroupIdleMs: number;
   readonly archiveLimits: { readonly maxBytes: number; readonly maxFiles: number };
 }
 

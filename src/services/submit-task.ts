@@ -27,7 +27,11 @@ export async function submitTask(
   requireUser(principal);
   const groupName = request.machineGroup ?? DEFAULT_MACHINE_GROUP;
   let group = await deps.store.getMachineGroup(groupName);
-  if (group === undefined && groupName === DEFAULT_MACHINE_GROUP) {
+  // The embedded default group is made on first use, and made again after it was released idle.
+  if (
+    groupName === DEFAULT_MACHINE_GROUP &&
+    (group === undefined || group.status === "terminated")
+  ) {
     group = await ensureDefaultMachineGroup(deps, principal);
   }
   if (

@@ -64,6 +64,7 @@ export async function createTestApp(settings: Partial<ServiceSettings> = {}): Pr
       maxAttempts: 3,
       defaultKillGraceMs: 10_000,
       defaultGroupMachines: 2,
+      defaultGroupIdleMs: 60_000,
       archiveLimits: { maxBytes: 1024 ** 3, maxFiles: 10_000 },
       ...settings,
     },
