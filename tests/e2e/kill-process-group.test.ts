@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { MachineGroupView } from "../../src/protocol/machine-groups.js";
 import { clientFor, getTask, kill, startGroup, submitDir, waitFor } from "../helpers/http.js";
 import { eventually, isAlive, startRealServer, type RealServer } from "../helpers/real-server.js";
 
@@ -73,5 +74,50 @@ describe("kill on real runners", () => {
     assert.equal((await waitFor(http, next.id)).status, "success");
     assert.equal((await getTask(http, victim.id)).status, "killed");
     await assert.rejects(readFile(marker), "the killed task's command never ran");
+  });
+
+  it("terminating a group kills its running and queued tasks and stops its machines", async () => {
+    const http = clientFor(server);
+    await startGroup(http, "doomed", 1);
+    const running = await submitDir(http, inputDir, {
+      commands: [["sleep", "300"]],
+      machineGroup: "doomed",
+      killGraceMs: 500,
+    });
+    const queued = await submitDir(http, inputDir, {
+      commands: [["true"]],
+      machineGroup: "doomed",
+    });
+    await eventually(
+      async () => ((await getTask(http, running.id)).status === "started" ? true : undefined),
+      30_000,
+      "started",
+    );
+    const before = await http.json(MachineGroupView, "/machine-groups/doomed");
+    const pids = before.machines
+      .map((machine) => machine.pid)
+      .filter((pid): pid is number => pid !== undefined);
+    assert.equal(pids.length, 1);
+    const after = await http.json(MachineGroupView, "/machine-groups/doomed", { method: "DELETE" });
+    assert.equal(after.status, "terminated");
+    for (const id of [running.id, queued.id]) {
+      const task = await getTask(http, id);
+      assert.equal(task.status, "killed", id);
+      assert.match(task.reason ?? "", /machine group doomed was terminated/);
+    }
+    await eventually(
+      () => (pids.every((pid) => !isAlive(pid)) ? true : undefined),
+      15_000,
+      "the machine to exit",
+    );
+    const refused = await http
+      .fetch("/tasks", {
+        json: { simulator: "custom", commands: [["true"]], machineGroup: "doomed" },
+      })
+      .catch((error: unknown) => error);
+    assert.ok(
+      refused instanceof Error && /terminated/.test(refused.message),
+      "a terminated group takes no new tasks",
+    );
   });
 });
