@@ -112,11 +112,13 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     writeSecretFile(config.writeCredentials, JSON.stringify({ url, token }, null, 2));
   }
   await restartLocalGroups(deps);
+  const releaseIdle = createIdleRelease(deps);
   const sweep = setInterval(
     () => {
       reapExpiredLeases(deps).catch((error: unknown) =>
         log("lease sweep failed", { error: String(error) }),
       );
+      releaseIdle().catch((error: unknown) => log("idle release failed", { error: String(error) }));
     },
     Math.max(250, Math.floor(config.leaseMs / 4)),
   );
