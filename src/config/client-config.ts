@@ -32,6 +32,7 @@ export interface ClientEnv {
   readonly FLOTILLA_TOKEN?: string | undefined;
   readonly FLOTILLA_CONFIG_DIR?: string | undefined;
   readonly FLOTILLA_DATA_DIR?: string | undefined;
+  readonly FLOTILLA_PORT?: string | undefined;
   readonly FLOTILLA_OUTPUT_DIR?: string | undefined;
 }
 
@@ -77,6 +78,8 @@ export interface EmbeddedSettings {
   readonly dataDir: string;
   /** Where the embedded server writes `{ url, token }` for later runs. */
   readonly credentialsFile: string;
+  /** Port the embedded server listens on: FLOTILLA_PORT or 7878. */
+  readonly port: number;
   /** A token given explicitly or by `FLOTILLA_TOKEN`; otherwise the data dir's admin token. */
   readonly token: string | undefined;
   readonly source: string;
@@ -134,7 +137,15 @@ export function resolveClientSettings(
     found === undefined
       ? `the embedded default (no FLOTILLA_URL, no ${credentialsFile})`
       : `the embedded default (${credentialsFile} was written by it)`;
-  return { kind: "embedded", dataDir, credentialsFile, token, source };
+  const port = Number(env.FLOTILLA_PORT ?? EMBEDDED_PORT);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new ClientConfigError(
+      "FLOTILLA_PORT",
+      "the environment",
+      `must be a port number, got "${env.FLOTILLA_PORT ?? ""}"`,
+    );
+  }
+  return { kind: "embedded", dataDir, credentialsFile, token, source, port };
 }
 
 /** {@link resolveClientSettings} with this process's environment and home directory. */

@@ -103,7 +103,11 @@ export class Flotilla {
     }
     if (settings.kind === "remote")
       return new Flotilla({ url: settings.url, token: settings.token });
-    const connection = await ensureDefaultServer(settings.dataDir, settings.credentialsFile);
+    const connection = await ensureDefaultServer(
+      settings.dataDir,
+      settings.credentialsFile,
+      settings.port,
+    );
     return new Flotilla({ url: connection.url, token: settings.token ?? connection.token });
   }
 

@@ -120,12 +120,13 @@ export async function openLocalServer(options: OpenLocalServerOptions): Promise<
 export async function ensureDefaultServer(
   dataDir: string,
   credentialsFile: string,
+  port: number = EMBEDDED_PORT,
 ): Promise<ServerConnection> {
   const running = await findRunningServer(dataDir);
   if (running !== undefined) return { url: running.url, token: await readAdminToken(dataDir) };
   await mkdir(dataDir, { recursive: true });
   const logPath = join(dataDir, "server.log");
-  const args = ["server", "start", "--data-dir", dataDir, "--port", String(EMBEDDED_PORT)];
+  const args = ["server", "start", "--data-dir", dataDir, "--port", String(port)];
   args.push("--write-credentials", credentialsFile);
   const log = openSync(logPath, "a");
   let child: ChildProcess;
