@@ -126,7 +126,18 @@ describe("resolveClientSettings precedence", () => {
         credentialsFile: join(dir, ".config", "flotilla", "credentials.json"),
         token: undefined,
         source: undefined,
+        port: 7878,
       },
+    );
+  });
+
+  it("takes the embedded server's port from FLOTILLA_PORT, and refuses one that is not a port", async () => {
+    const dir = await makeHome();
+    const settings = resolveClientSettings({}, { FLOTILLA_PORT: "0" }, dir);
+    assert.equal(settings.kind === "embedded" ? settings.port : undefined, 0);
+    assert.throws(
+      () => resolveClientSettings({}, { FLOTILLA_PORT: "seventy" }, dir),
+      /FLOTILLA_PORT \(from the environment\) must be a port number/,
     );
   });
 
