@@ -14,7 +14,9 @@ function buildProgram(): Command {
     .exitOverride();
   const server = program.command("server").description("run and inspect the flotilla server");
   registerServerStart(server);
-  const runner = program.command("runner").description("run a machine (runner) that executes tasks");
+  const runner = program
+    .command("runner")
+    .description("run a machine (runner) that executes tasks");
   registerRunnerStart(runner);
   return program;
 }
@@ -26,7 +28,7 @@ function exitCodeFor(error: unknown): number {
 
 async function main(argv: readonly string[]): Promise<void> {
   try {
-    await buildProgram().parseAsync(argv as string[]);
+    await buildProgram().parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : EXIT.error);
     const message = error instanceof Error ? error.message : String(error);

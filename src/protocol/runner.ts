@@ -118,7 +118,12 @@ export const ControlQuery = z.object({
 
 /** A control message from the server to a machine. */
 export const ControlMessage = z.discriminatedUnion("type", [
-  z.object({ requestId: z.string(), type: z.literal("kill"), taskId: z.string(), graceMs: z.number() }),
+  z.object({
+    requestId: z.string(),
+    type: z.literal("kill"),
+    taskId: z.string(),
+    graceMs: z.number(),
+  }),
   z.object({ requestId: z.string(), type: z.literal("stop") }),
   z.object({
     requestId: z.string(),

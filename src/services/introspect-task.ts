@@ -27,7 +27,10 @@ export async function introspectTask(
     );
     if (reply.ok) return reply.result;
     const code = isErrorCode(reply.error?.code) ? reply.error.code : "INTERNAL";
-    throw new FlotillaError(code, reply.error?.message ?? `machine ${task.machine.id} could not answer ${command}`);
+    throw new FlotillaError(
+      code,
+      reply.error?.message ?? `machine ${task.machine.id} could not answer ${command}`,
+    );
   }
   if (isTerminalStatus(task.status)) return answerFromOutputs(deps, task, command, args);
   throw new FlotillaError(
@@ -47,7 +50,12 @@ async function answerFromOutputs(
   const files = manifest?.files ?? [];
   switch (command) {
     case "list-files":
-      return files.map((file) => ({ path: file.path, size: file.size, mtimeMs: file.mtimeMs, isDirectory: false }));
+      return files.map((file) => ({
+        path: file.path,
+        size: file.size,
+        mtimeMs: file.mtimeMs,
+        isDirectory: false,
+      }));
     case "last-modified-file": {
       const newest = [...files].sort((a, b) => (b.mtimeMs ?? 0) - (a.mtimeMs ?? 0))[0];
       if (newest === undefined) throw noOutputs(task);
@@ -64,11 +72,18 @@ async function answerFromOutputs(
   }
 }
 
-async function tailStoredFile(deps: ServiceDeps, task: Task, args: Record<string, unknown>): Promise<unknown> {
-  const lines = typeof args.lines === "number" && args.lines > 0 ? Math.min(args.lines, 10_000) : 10;
+async function tailStoredFile(
+  deps: ServiceDeps,
+  task: Task,
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  const lines =
+    typeof args.lines === "number" && args.lines > 0 ? Math.min(args.lines, 10_000) : 10;
   const path = typeof args.path === "string" && args.path !== "" ? args.path : undefined;
   const source =
-    path === undefined ? deps.blobs.readLog(task.id, "stdout", 0) : deps.blobs.openOutputFile(task.id, path);
+    path === undefined
+      ? deps.blobs.readLog(task.id, "stdout", 0)
+      : deps.blobs.openOutputFile(task.id, path);
   const chunks: Buffer[] = [];
   for await (const chunk of source as AsyncIterable<Buffer>) chunks.push(chunk);
   const text = Buffer.concat(chunks).toString("utf8");
@@ -78,5 +93,8 @@ async function tailStoredFile(deps: ServiceDeps, task: Task, args: Record<string
 }
 
 function noOutputs(task: Task): FlotillaError {
-  return new FlotillaError("OUTPUTS_NOT_AVAILABLE", `task ${task.id} ended ${task.status} without output files`);
+  return new FlotillaError(
+    "OUTPUTS_NOT_AVAILABLE",
+    `task ${task.id} ended ${task.status} without output files`,
+  );
 }

@@ -15,7 +15,9 @@ export function taskFileRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
   routes.get("/:id/files", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
-    return c.json({ files: await introspectTask(c.var.deps, c.var.principal, id, "list-files", {}) });
+    return c.json({
+      files: await introspectTask(c.var.deps, c.var.principal, id, "list-files", {}),
+    });
   });
   routes.get("/:id/tail", async (c) => {
     const { id } = parseParams(c, TaskIdParam);

@@ -8,7 +8,10 @@ export function registerRunnerStart(runner: Command): void {
     .command("start")
     .description("run a machine that claims and runs tasks of one machine group")
     .option("--server <url>", "server URL (env FLOTILLA_URL)")
-    .option("--token <token>", "runner token of the group (env FLOTILLA_TOKEN; prefer the env: argv is visible to ps)")
+    .option(
+      "--token <token>",
+      "runner token of the group (env FLOTILLA_TOKEN; prefer the env: argv is visible to ps)",
+    )
     .option("--machine-group <name>", "machine group whose tasks to run")
     .option("--machine-id <id>", "id pre-assigned by a provider")
     .option("--work-dir <dir>", "where task working directories go")
