@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { packDirectory } from "../../src/lib/archive.js";
 import type { TaskView } from "../../src/protocol/tasks.js";
-import type { TestApp } from "./test-app.js";
+import type { TestApp } from "./app-harness.js";
 
 export async function json<T = Record<string, unknown>>(
   response: Response,

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { createGroup, errorOf, json, submit } from "../helpers/protocol.js";
-import { createTestApp, type TestApp } from "../helpers/test-app.js";
+import { createTestApp, type TestApp } from "../helpers/app-harness.js";
 
 describe("bad input gets a 4xx with a stable code, a message that says what to do, and creates nothing", () => {
   let app: TestApp;

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import type { MachineGroupView } from "../../src/protocol/machine-groups.js";
 import { createIdleRelease } from "../../src/services/release-idle-groups.js";
 import { json, registerMachine, submit } from "../helpers/protocol.js";
-import { createTestApp } from "../helpers/test-app.js";
+import { createTestApp } from "../helpers/app-harness.js";
 
 describe("the default machine group", () => {
   it("is started on the first task without a group, released when idle, and made again on next use", async () => {

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { TaskListView } from "../../src/protocol/tasks.js";
 import { createGroup, createTask, json, submit } from "../helpers/protocol.js";
-import { createTestApp, type TestApp } from "../helpers/test-app.js";
+import { createTestApp, type TestApp } from "../helpers/app-harness.js";
 
 describe("listing tasks", () => {
   let app: TestApp;

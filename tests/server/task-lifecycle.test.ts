@@ -10,7 +10,7 @@ import {
   submit,
   type FakeMachine,
 } from "../helpers/protocol.js";
-import { createTestApp, type TestApp } from "../helpers/test-app.js";
+import { createTestApp, type TestApp } from "../helpers/app-harness.js";
 
 const statuses = (task: TaskView): string[] => task.statusHistory.map((entry) => entry.status);
 
