@@ -12,6 +12,7 @@ import { machineGroupRoutes } from "./routes/machine-groups.js";
 import { runnerRoutes } from "./routes/runner.js";
 import { taskRoutes } from "./routes/tasks.js";
 import { taskFileRoutes } from "./routes/task-files.js";
+import { userRoutes } from "./routes/users.js";
 
 export const SERVER_VERSION = "0.1.0";
 
@@ -64,5 +65,6 @@ export function createApp(deps: ServiceDeps): Hono<AppEnv> {
   app.route(`${API_PREFIX}/machine-groups`, machineGroupRoutes());
   app.route(`${API_PREFIX}/runner`, runnerRoutes());
   app.route(API_PREFIX, catalogRoutes());
+  app.route(`${API_PREFIX}/users`, userRoutes());
   return app;
 }

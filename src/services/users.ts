@@ -1,7 +1,9 @@
 // Tokens: the admin token made on first start, group-scoped runner tokens, and authentication.
 // Only sha256 hashes of tokens are stored; a token is shown once, when it is made.
 import { createHash } from "node:crypto";
+import { FlotillaError, NotFoundError } from "../domain/errors.js";
 import { createId, createSecret } from "../domain/ids.js";
+import type { User } from "../store/task-store.js";
 import type { Principal } from "./principal.js";
 import type { ServiceDeps } from "./service-deps.js";
 
@@ -47,4 +49,53 @@ export async function authenticate(
   return user === undefined
     ? undefined
     : { id: user.id, name: user.name, role: user.role, machineGroup: user.machineGroup };
+}
+
+function requireAdmin(principal: Principal): void {
+  if (principal.role !== "admin") {
+    throw new FlotillaError("FORBIDDEN", "only an admin may manage users; ask the server's admin");
+  }
+}
+
+/** Creates a user and returns its token, shown this once. */
+export async function createUser(
+  deps: ServiceDeps,
+  principal: Principal,
+  name: string,
+): Promise<{ user: User; token: string }> {
+  requireAdmin(principal);
+  const token = `flt_${createSecret(24)}`;
+  const user = await deps.store.createUser({
+    id: `u-${createId(deps.clock())}`,
+    name,
+    role: "user",
+    tokenHash: hashToken(token),
+    createdAt: deps.clock(),
+  });
+  return { user, token };
+}
+
+/** People, not runner tokens. */
+export async function listUsers(deps: ServiceDeps, principal: Principal): Promise<readonly User[]> {
+  requireAdmin(principal);
+  return (await deps.store.listUsers()).filter((user) => user.role !== "runner");
+}
+
+export async function revokeUser(
+  deps: ServiceDeps,
+  principal: Principal,
+  id: string,
+): Promise<void> {
+  requireAdmin(principal);
+  if (id === principal.id)
+    throw new FlotillaError("INVALID_INPUT", "you cannot revoke your own token; use another admin");
+  const user = (await deps.store.listUsers()).find(
+    (candidate) => candidate.id === id && candidate.role !== "runner",
+  );
+  if (user === undefined)
+    throw new NotFoundError(
+      "NOT_FOUND",
+      `user ${id} not found; list users with \`flotilla users list\``,
+    );
+  await deps.store.revokeUser(id, deps.clock());
 }
