@@ -48,6 +48,7 @@ export function createRegistry(db: Database.Database) {
     ),
     user: db.prepare("SELECT * FROM users WHERE id = ?"),
     userByHash: db.prepare("SELECT * FROM users WHERE token_hash = ? AND revoked_at IS NULL"),
+    hashTaken: db.prepare("SELECT 1 FROM users WHERE token_hash = ?").pluck(),
     users: db.prepare("SELECT * FROM users ORDER BY created_at, id"),
     insertUser:
       db.prepare(`INSERT INTO users (id, name, role, machine_group, token_hash, created_at)
@@ -141,6 +142,10 @@ export function createRegistry(db: Database.Database) {
     createUser(user: NewUser): User {
       if (s.user.get(user.id) !== undefined)
         throw new InvalidInputError(`user ${user.id} already exists`);
+      if (s.hashTaken.get(user.tokenHash) !== undefined)
+        throw new InvalidInputError(
+          `that token is already in use; create the user with a new token`,
+        );
       s.insertUser.run({ ...user, machineGroup: user.machineGroup ?? null });
       return toUser(s.user.get(user.id) as UserRow);
     },
