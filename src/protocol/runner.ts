@@ -131,6 +131,11 @@ export const ControlMessage = z.discriminatedUnion("type", [
     taskId: z.string(),
     /** list-files | tail | top | last-modified-file */
     command: z.enum(["list-files", "tail", "top", "last-modified-file"]),
+    /**
+     * Per command: `tail` takes `{ path?, lines }` for the last lines, or `{ path?, offset,
+     * waitMs }` for one follow step answered as soon as the file grows (`TailIntrospectArgs` and
+     * `FileChunkView` in task-files.ts); the others take none.
+     */
     args: z.record(z.string(), z.unknown()).default({}),
   }),
 ]);

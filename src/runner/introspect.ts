@@ -4,6 +4,7 @@
 import { lstat, open, readdir, realpath, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, sep } from "node:path";
 import { FlotillaError, InvalidInputError } from "../domain/errors.js";
+import { MAX_FOLLOW_WAIT_MS, readAppended, type FileChunk } from "./follow-file.js";
 import { listProcessTree, type ProcessInfo } from "./process-table.js";
 
 export type IntrospectCommand = "list-files" | "tail" | "top" | "last-modified-file";
@@ -99,24 +100,36 @@ export async function resolveInside(root: string, path: string): Promise<string>
   return real;
 }
 
+/** A tail: the last lines, and `size`, the byte offset a follow continues from. */
+export interface TailResult {
+  readonly path: string;
+  readonly lines: string[];
+  readonly size: number;
+}
+
+/**
+ * `tail` args: `{ lines, path }` answers the last lines; with `offset` (a follow step) it answers
+ * the text appended past `offset`, waiting up to `waitMs` for some (see follow-file.ts).
+ */
 async function tail(
   target: IntrospectTarget,
   args: Readonly<Record<string, unknown>>,
-): Promise<{ path: string; lines: string[] }> {
+): Promise<TailResult | FileChunk> {
+  const given = typeof args.path === "string" && args.path !== "" ? args.path : undefined;
+  const file =
+    given === undefined ? target.stdoutLogPath : await resolveInside(target.workingDir, given);
+  const shownPath = given ?? "stdout";
+  if (args.offset !== undefined) return followStep(file, shownPath, args);
   // The server sends a number; a string from a hand-written request is accepted too.
   const requested = Number(args.lines ?? 10);
   const count =
     Number.isFinite(requested) && requested >= 1
       ? Math.min(Math.floor(requested), MAX_TAIL_LINES)
       : 10;
-  const given = typeof args.path === "string" && args.path !== "" ? args.path : undefined;
-  const file =
-    given === undefined ? target.stdoutLogPath : await resolveInside(target.workingDir, given);
-  const shownPath = given ?? "stdout";
   const info = await stat(file).catch(() => undefined);
   if (info === undefined) {
     // No stdout yet is an empty tail, not an error: the command may not have printed anything.
-    if (given === undefined) return { path: shownPath, lines: [] };
+    if (given === undefined) return { path: shownPath, lines: [], size: 0 };
     throw new FlotillaError(
       "FILE_NOT_FOUND",
       `no file ${shownPath} in the working directory of task ${target.taskId}`,
@@ -128,7 +141,21 @@ async function tail(
   if (text.includes("\0")) throw new InvalidInputError(`${shownPath} is not a text file`);
   const lines = text.split("\n");
   if (lines[lines.length - 1] === "") lines.pop();
-  return { path: shownPath, lines: lines.slice(-count) };
+  return { path: shownPath, lines: lines.slice(-count), size: info.size };
+}
+
+/** One step of a follow: what was appended past `args.offset`, waiting up to `args.waitMs`. */
+function followStep(
+  file: string,
+  shownPath: string,
+  args: Readonly<Record<string, unknown>>,
+): Promise<FileChunk> {
+  const offset = Number(args.offset);
+  const waitMs = Number(args.waitMs ?? 0);
+  if (!Number.isInteger(offset) || offset < 0 || !Number.isFinite(waitMs)) {
+    throw new InvalidInputError("tail offset must be a byte offset and waitMs a number");
+  }
+  return readAppended(file, shownPath, offset, Math.min(Math.max(waitMs, 0), MAX_FOLLOW_WAIT_MS));
 }
 
 /** Reads backwards from the end until `count` full lines (or the start, or MAX_TAIL_BYTES). */

@@ -18,10 +18,17 @@ import {
   type CreateMachineGroupRequest,
 } from "../protocol/machine-groups.js";
 import {
+  LastModifiedFileView,
+  TailView,
+  TaskFilesView,
+  TaskTopView,
+} from "../protocol/task-files.js";
+import {
   KillView,
   OutputManifestView,
   PositionView,
   ProjectListView,
+  SimulatorListView,
   TaskListView,
   TaskView,
   type CreateTaskRequest,
@@ -50,6 +57,15 @@ export interface OpenLogsOptions {
   readonly follow?: boolean | undefined;
   /** Start at this byte offset. */
   readonly offset?: number | undefined;
+  readonly signal?: AbortSignal | undefined;
+}
+
+/** Options of {@link Flotilla.tailTask} and {@link Flotilla.openTailFollow}. */
+export interface TailOptions {
+  /** A file of the task's working directory (relative path); the task's stdout when absent. */
+  readonly path?: string | undefined;
+  /** How many of the last lines (default 10). */
+  readonly lines?: number | undefined;
   readonly signal?: AbortSignal | undefined;
 }
 
@@ -232,6 +248,60 @@ export class Flotilla {
       },
       signal: options.signal,
     });
+  }
+
+  /**
+   * The files of the task's working directory: live from its machine while it runs, its stored
+   * outputs once it has ended (`GET /tasks/:id/files`).
+   */
+  async listTaskFiles(id: string, options: CallOptions = {}): Promise<TaskFilesView> {
+    return this.http.json(TaskFilesView, `/tasks/${encodeURIComponent(id)}/files`, {
+      signal: options.signal,
+    });
+  }
+
+  /** The last lines of the task's stdout or of one of its files (`GET /tasks/:id/tail`). */
+  async tailTask(id: string, options: TailOptions = {}): Promise<TailView> {
+    return this.http.json(TailView, `/tasks/${encodeURIComponent(id)}/tail`, {
+      query: { lines: options.lines, path: options.path },
+      signal: options.signal,
+    });
+  }
+
+  /**
+   * `tail -f` as a text stream (`GET /tasks/:id/tail?follow=1`): the last lines, then every
+   * appended byte, pushed as it is written, until the task ends. With `offset`, resumes a broken
+   * stream at that byte offset of the file (headers `FOLLOW_OFFSET_HEADER`, `HEAD_BYTES_HEADER`).
+   */
+  async openTailFollow(
+    id: string,
+    options: TailOptions & { readonly offset?: number | undefined } = {},
+  ): Promise<Response> {
+    return this.http.fetch(`/tasks/${encodeURIComponent(id)}/tail`, {
+      query: { lines: options.lines, path: options.path, follow: "1", offset: options.offset },
+      signal: options.signal,
+    });
+  }
+
+  /** The processes of the running task, from its machine (`GET /tasks/:id/top`). */
+  async getTaskTop(id: string, options: CallOptions = {}): Promise<TaskTopView> {
+    return this.http.json(TaskTopView, `/tasks/${encodeURIComponent(id)}/top`, {
+      signal: options.signal,
+    });
+  }
+
+  /** The task's most recently modified file (`GET /tasks/:id/last-modified-file`). */
+  async getLastModifiedFile(id: string, options: CallOptions = {}): Promise<LastModifiedFileView> {
+    return this.http.json(
+      LastModifiedFileView,
+      `/tasks/${encodeURIComponent(id)}/last-modified-file`,
+      { signal: options.signal },
+    );
+  }
+
+  /** Which simulators the running machines of each group reported (`GET /simulators`). */
+  async listSimulators(options: CallOptions = {}): Promise<SimulatorListView> {
+    return this.http.json(SimulatorListView, "/simulators", { signal: options.signal });
   }
 
   /** Creates a machine group and starts its machines (`POST /machine-groups`). */

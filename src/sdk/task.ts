@@ -4,7 +4,6 @@
  */
 import { Readable } from "node:stream";
 import { join, resolve } from "node:path";
-import type { ReadableStream as NodeReadableStream } from "node:stream/web";
 import { loadOutputRoot } from "../config/client-config.js";
 import { FlotillaError, NotFoundError } from "../domain/errors.js";
 import type { TaskStatus } from "../domain/task-status.js";
@@ -36,6 +35,11 @@ export interface DownloadOutputsOptions {
   /** Only these output files (paths as in the manifest); all files when omitted. */
   readonly files?: readonly string[] | undefined;
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Called as the archive arrives: bytes received so far and the expected size of the archive
+   * (estimated from the manifest: file sizes plus tar headers).
+   */
+  readonly onProgress?: ((receivedBytes: number, expectedBytes: number) => void) | undefined;
 }
 
 /** Options of {@link Task.getLogs}. */
@@ -216,7 +220,8 @@ export class Task {
     const expected = selectOutputFiles(manifest, files);
     const response = await client.openOutputArchive(this.id, files, { signal });
     if (response.body === null) throw this.#corruptDownload("the server sent an empty answer");
-    const source = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
+    const body = withProgress(response.body, estimateTarBytes(expected), options.onProgress);
+    const source = Readable.fromWeb(body);
     try {
       await unpackArchive(source, target, limitsFor(expected));
     } catch (error) {
@@ -322,6 +327,36 @@ function selectOutputFiles(
     }
     return file;
   });
+}
+
+function withProgress(
+  body: ReadableStream<Uint8Array>,
+  expectedBytes: number,
+  onProgress: DownloadOutputsOptions["onProgress"],
+): ReadableStream<Uint8Array> {
+  if (onProgress === undefined) return body;
+  let received = 0;
+  return body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        received += chunk.byteLength;
+        onProgress(received, Math.max(expectedBytes, received));
+        controller.enqueue(chunk);
+      },
+    }),
+  );
+}
+
+// A tar entry is a 512-byte header plus the content padded to 512; the archive ends with 1 KiB.
+function estimateTarBytes(files: readonly OutputFileView[]): number {
+  const dirs = new Set<string>();
+  let bytes = 1024;
+  for (const file of files) {
+    bytes += 512 + Math.ceil(file.size / 512) * 512;
+    const parts = file.path.split("/");
+    for (let i = 1; i < parts.length; i++) dirs.add(parts.slice(0, i).join("/"));
+  }
+  return bytes + dirs.size * 512;
 }
 
 // The archive must hold exactly the manifest's files: limits from the manifest refuse anything

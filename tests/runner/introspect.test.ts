@@ -76,11 +76,40 @@ describe("introspection of a running task", () => {
       assert.deepEqual(await introspectTask(target, "tail", { path: "solver.log", lines: 3 }), {
         path: "solver.log",
         lines: ["line 98", "line 99", "line 100"],
+        size: Buffer.byteLength(text),
       });
       assert.deepEqual(await introspectTask(target, "tail", { lines: 2 }), {
         path: "stdout",
         lines: ["step 2", "step 3"],
+        size: 21,
       });
+    });
+  });
+
+  it("a tail follow step (offset, waitMs) answers what was appended past the offset", async () => {
+    await withTempDir(async (root) => {
+      const target = await makeTarget(root);
+      await writeFile(join(target.workingDir, "solver.log"), "one\ntwo\n");
+      const { size } = (await introspectTask(target, "tail", { path: "solver.log", lines: 1 })) as {
+        size: number;
+      };
+      const step = introspectTask(target, "tail", {
+        path: "solver.log",
+        offset: size,
+        waitMs: 10_000,
+      });
+      await writeFile(join(target.workingDir, "solver.log"), "one\ntwo\nthree\n");
+      assert.deepEqual(await step, {
+        path: "solver.log",
+        offset: 8,
+        nextOffset: 14,
+        text: "three\n",
+        truncated: false,
+      });
+      await assert.rejects(
+        introspectTask(target, "tail", { path: "../escape", offset: 0, waitMs: 0 }),
+        hasCode("INVALID_INPUT"),
+      );
     });
   });
 

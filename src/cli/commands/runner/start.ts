@@ -1,7 +1,6 @@
 // `flotilla runner start`: one machine, in the foreground, until SIGINT/SIGTERM or its group ends.
 import type { Command } from "commander";
 import { loadRunnerConfig, type RunnerOptions } from "../../../config/runner-config.js";
-import { startRunner } from "../../../runner/start-runner.js";
 
 export function registerRunnerStart(runner: Command): void {
   runner
@@ -22,6 +21,8 @@ export function registerRunnerStart(runner: Command): void {
     )
     .action(async (options: RunnerOptions) => {
       const config = loadRunnerConfig(options, process.env);
+      // Loaded here: the other commands start faster without the runner code.
+      const { startRunner } = await import("../../../runner/start-runner.js");
       const handle = await startRunner(config);
       const stop = (): void => void handle.stop();
       process.on("SIGINT", stop);

@@ -1,7 +1,6 @@
 // `flotilla server start`: runs a server in the foreground until SIGINT/SIGTERM.
 import type { Command } from "commander";
 import { loadServerConfig } from "../../../config/server-config.js";
-import { startServer } from "../../../server/main.js";
 
 export function registerServerStart(server: Command): void {
   server
@@ -36,6 +35,8 @@ export function registerServerStart(server: Command): void {
             `warning: listening on ${config.host} without TLS; anyone who can reach it sees tokens in transit\n`,
           );
         }
+        // Loaded here, not at the top: every other command starts faster without the server code.
+        const { startServer } = await import("../../../server/main.js");
         const running = await startServer(config);
         process.stdout.write(
           `flotilla server listening on ${running.url} (data in ${config.dataDir})\n`,
