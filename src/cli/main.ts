@@ -24,6 +24,7 @@ import { registerTasksList } from "./commands/tasks/list.js";
 import { registerTasksTail } from "./commands/tasks/tail.js";
 import { registerTasksTop } from "./commands/tasks/top.js";
 import { registerTasksWait } from "./commands/tasks/wait.js";
+import { registerUsers } from "./commands/users.js";
 import { CliExit, EXIT } from "./exit.js";
 import { createProcessIo, type CliIo } from "./io.js";
 
@@ -63,6 +64,7 @@ function buildProgram(io: CliIo): Command {
   const simulators = noun(program, "simulators", "list simulators", ["flotilla simulators list"]);
   registerSimulatorsList(simulators, io);
   registerServerAndRunner(program, io);
+  registerUsers(program, io);
   return program;
 }
 

@@ -91,6 +91,18 @@ export {
 export { MachineGroup, type MachineGroupOptions, type SlurmGroupOptions } from "./machine-group.js";
 
 /**
+ * Admin user management: `users.create(name)` (token shown once), `users.list()`, `users.revoke(id)`.
+ *
+ * @example
+ * ```ts
+ * import { users } from "flotilla";
+ * const { token } = await users.create("alice");
+ * ```
+ */
+export { users, type UsersOptions } from "./users.js";
+export type { UserView, CreatedUserView } from "../protocol/users.js";
+
+/**
  * Simulators: `simulators.custom()` runs your commands, `simulators.get(name)` a built-in recipe.
  *
  * @example
