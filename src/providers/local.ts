@@ -21,6 +21,10 @@ export interface LocalProviderOptions {
 export function createLocalProvider(options: LocalProviderOptions): MachineProvider {
   const children = new Map<string, { group: string; child: ChildProcess; exited: Promise<void> }>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
+  // Groups stopped (or being stopped): their machines' exits are expected, not crashes to repair.
+  const stopping = new Set<string>();
+  let closed = false;
+  const replacements = createReplacementBudget();
 
   const startOne = (group: MachineGroup, token: string): string => {
     const machineId = createId();
@@ -50,6 +54,19 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
     child.once("exit", (code, signal) => {
       children.delete(machineId);
       options.log("machine exited", { machineId, group: group.name, code, signal });
+      // A runner ends with 0 when its group ends or it is told to stop; anything else is a crash
+      // (or a kill from outside): replace the machine while the group runs. Its task, if any,
+      // returns to the queue when its lease expires.
+      const crashed = code !== 0 || signal !== null;
+      if (!crashed || closed || stopping.has(group.name)) return;
+      const delayMs = replacements.next(group.name);
+      if (delayMs === undefined) {
+        options.log("machine keeps crashing; not replacing it", { group: group.name });
+        return;
+      }
+      setTimeout(() => {
+        if (!closed && !stopping.has(group.name)) startOne(group, token);
+      }, delayMs).unref();
     });
     children.set(machineId, { group: group.name, child, exited });
     return machineId;
@@ -68,13 +85,31 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
 
   return {
     startMachines(group, count, token) {
+      stopping.delete(group.name); // a group of this name may be made again
       return Promise.resolve(Array.from({ length: count }, () => startOne(group, token)));
     },
     async stopMachines(group) {
+      stopping.add(group.name);
       await stop([...children.values()].filter((entry) => entry.group === group.name));
     },
     async close() {
+      closed = true;
       await stop([...children.values()]);
+    },
+  };
+}
+
+/** At most 5 replacements per group per minute, after a delay that doubles from 200 ms. */
+function createReplacementBudget(): { next(group: string): number | undefined } {
+  const recent = new Map<string, number[]>();
+  return {
+    next(group) {
+      const now = Date.now();
+      const times = (recent.get(group) ?? []).filter((at) => now - at < 60_000);
+      if (times.length >= 5) return undefined;
+      times.push(now);
+      recent.set(group, times);
+      return 200 * 2 ** (times.length - 1);
     },
   };
 }
