@@ -5,6 +5,7 @@ import { mkdirSync, openSync, closeSync } from "node:fs";
 import { join } from "node:path";
 import { createId } from "../domain/ids.js";
 import type { MachineGroup, MachineProvider } from "../domain/machine-group.js";
+import { killRecordedProcessGroups } from "../runner/process-group-file.js";
 
 export interface LocalProviderOptions {
   /** The server's URL, known once it listens. */
@@ -58,7 +59,12 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
       // (or a kill from outside): replace the machine while the group runs. Its task, if any,
       // returns to the queue when its lease expires.
       const crashed = code !== 0 || signal !== null;
-      if (!crashed || closed || stopping.has(group.name)) return;
+      if (!crashed) return;
+      // The task's processes lead their own group and would outlive their runner: end them.
+      const orphans = killRecordedProcessGroups(join(dir, "work"));
+      if (orphans > 0)
+        options.log("killed the processes of a dead machine", { machineId, orphans });
+      if (closed || stopping.has(group.name)) return;
       const delayMs = replacements.next(group.name);
       if (delayMs === undefined) {
         options.log("machine keeps crashing; not replacing it", { group: group.name });

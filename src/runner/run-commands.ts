@@ -1,6 +1,8 @@
 // The commands of a task, in order, each the leader of its own process group. A command ends
 // when its leader exits; whatever it left running in its group is then killed, so that nothing
 // of a task outlives it (or keeps writing into the next command's output).
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { finished } from "node:stream/promises";
 import type { Readable } from "node:stream";
 import {
@@ -9,6 +11,7 @@ import {
   type Executor,
   type RunningCommand,
 } from "./executor.js";
+import { PROCESS_GROUP_FILE } from "./process-group-file.js";
 import type { TaskLogs } from "./task-logs.js";
 import type { TaskState } from "./task-state.js";
 
@@ -57,6 +60,11 @@ export async function runCommands(
         computationMs,
       };
     }
+    // If this runner dies, whoever supervises it (the local provider) kills this group from here.
+    // Not awaited: the command's output must be read from its first byte.
+    writeFile(join(state.dirs.taskDir, PROCESS_GROUP_FILE), `${command.pid}\n`).catch(
+      () => undefined,
+    );
     ({ exitCode, signal } = await runOne(
       command,
       state,
