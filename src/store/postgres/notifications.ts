@@ -1,0 +1,106 @@
+// LISTEN/NOTIFY between server processes sharing one database. Writes NOTIFY inside their
+// transaction, so a notification is delivered exactly when (and only if) the change commits.
+import pg from "pg";
+import type { Queryable } from "./connection.js";
+
+/** The PostgreSQL channels, prefixed so that other applications on the database do not collide. */
+const CHANNELS = { task: "flotilla_task", queue: "flotilla_queue" } as const;
+
+/** `task`: a task changed (payload: its id). `queue`: a task entered a queue (payload: group). */
+export type NotificationChannel = keyof typeof CHANNELS;
+
+export type NotificationListener = (channel: NotificationChannel, payload: string) => void;
+
+export interface SubscribeOptions {
+  /**
+   * Called when the listening connection was lost and is back: notifications sent meanwhile
+   * were missed, so whatever waits should check again.
+   */
+  readonly onReconnect?: () => void;
+}
+
+export async function notify(
+  db: Queryable,
+  channel: NotificationChannel,
+  payload: string,
+): Promise<void> {
+  await db.query("SELECT pg_notify($1, $2)", [CHANNELS[channel], payload]);
+}
+
+function channelOf(name: string): NotificationChannel | undefined {
+  if (name === CHANNELS.task) return "task";
+  if (name === CHANNELS.queue) return "queue";
+  return undefined;
+}
+
+const MAX_RECONNECT_DELAY_MS = 5000;
+
+/**
+ * LISTENs on a dedicated connection (a pooled one would be handed to other work) until the
+ * returned function is called; a lost connection is re-established with a growing delay.
+ */
+export async function listen(
+  config: pg.ClientConfig,
+  onNotification: NotificationListener,
+  hooks: SubscribeOptions & { readonly onError: (error: Error) => void },
+): Promise<() => Promise<void>> {
+  let closed = false;
+  let client: pg.Client | undefined;
+  let retry: NodeJS.Timeout | undefined;
+
+  const deliver = (message: pg.Notification): void => {
+    const channel = channelOf(message.channel);
+    if (channel === undefined || message.payload === undefined) return;
+    try {
+      onNotification(channel, message.payload);
+    } catch (error) {
+      hooks.onError(error instanceof Error ? error : new Error(String(error)));
+    }
+  };
+  const connect = async (): Promise<pg.Client> => {
+    const next = new pg.Client({ ...config, keepAlive: true });
+    next.on("notification", deliver);
+    next.on("error", hooks.onError);
+    next.on("end", () => {
+      if (client !== next || closed) return;
+      client = undefined;
+      reconnectLater(1);
+    });
+    try {
+      await next.connect();
+      await next.query(`LISTEN ${CHANNELS.task}; LISTEN ${CHANNELS.queue}`);
+      return next;
+    } catch (error) {
+      await next.end().catch(() => undefined);
+      throw error;
+    }
+  };
+  const reconnectLater = (attempt: number): void => {
+    const delayMs = Math.min(MAX_RECONNECT_DELAY_MS, 100 * 2 ** attempt);
+    retry = setTimeout(() => {
+      connect().then(
+        (next) => {
+          if (closed) return void next.end().catch(() => undefined);
+          client = next;
+          hooks.onReconnect?.();
+        },
+        (error: unknown) => {
+          hooks.onError(error instanceof Error ? error : new Error(String(error)));
+          if (!closed) reconnectLater(attempt + 1);
+        },
+      );
+    }, delayMs);
+    // A pending reconnection alone must not keep the process alive.
+    retry.unref();
+  };
+
+  client = await connect();
+  return async () => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(retry);
+    const current = client;
+    client = undefined;
+    await current?.end().catch(() => undefined);
+  };
+}
