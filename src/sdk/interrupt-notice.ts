@@ -49,23 +49,44 @@ function onInterrupt(): void {
 /**
  * Ctrl-C while `run()` creates the task and uploads its input: the task is not submitted yet, so
  * `cancel` kills it (and says which it was) rather than leaving it in pending-input; then the
- * program exits with 130. Returns the uninstaller.
+ * program exits with 130. One SIGINT listener serves every `run()` in progress (a sweep submits
+ * many at once). Returns the uninstaller.
  */
 export function cancelOnInterrupt(cancel: () => Promise<string | undefined>): () => void {
-  const exit = (): never => {
-    // eslint-disable-next-line no-restricted-properties -- Ctrl-C must end the program, after the half-made task is cleaned up.
+  const key = Symbol("run");
+  cancels.set(key, cancel);
+  if (cancelListener === undefined) {
+    cancelListener = onInterruptDuringRun;
+    process.once("SIGINT", cancelListener);
+  }
+  return () => {
+    cancels.delete(key);
+    if (cancels.size === 0 && cancelListener !== undefined) {
+      process.off("SIGINT", cancelListener);
+      cancelListener = undefined;
+    }
+  };
+}
+
+const cancels = new Map<symbol, () => Promise<string | undefined>>();
+let cancelListener: (() => void) | undefined;
+
+function onInterruptDuringRun(): void {
+  cancelListener = undefined;
+  const pending = [...cancels.values()].map((cancel) =>
+    cancel().then(
+      (id) => {
+        const what =
+          id === undefined
+            ? "before the task was created"
+            : `while uploading the input of task ${id}; it was killed`;
+        process.stderr.write(`\ninterrupted ${what}, so nothing is left half-submitted\n`);
+      },
+      () => undefined,
+    ),
+  );
+  void Promise.all(pending).then(() => {
+    // eslint-disable-next-line no-restricted-properties -- Ctrl-C must end the program, after the half-made tasks are cleaned up.
     process.exit(130);
-  };
-  const handler = (): void => {
-    cancel().then((id) => {
-      const what =
-        id === undefined
-          ? "before the task was created"
-          : `while uploading the input of task ${id}; it was killed`;
-      process.stderr.write(`\ninterrupted ${what}, so nothing is left half-submitted\n`);
-      exit();
-    }, exit);
-  };
-  process.once("SIGINT", handler);
-  return () => process.off("SIGINT", handler);
+  });
 }
