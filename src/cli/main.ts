@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { isFlotillaError } from "../sdk/index.js";
 import { withExamples } from "./command-helpers.js";
+import { registerDbMigrate } from "./commands/db/migrate.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMachineGroupsInfo } from "./commands/machine-groups/info.js";
 import { registerMachineGroupsList } from "./commands/machine-groups/list.js";
@@ -65,6 +66,8 @@ function buildProgram(io: CliIo): Command {
   registerSimulatorsList(simulators, io);
   registerServerAndRunner(program, io);
   registerUsers(program, io);
+  const db = noun(program, "db", "manage the server's store", ["flotilla db migrate"]);
+  registerDbMigrate(db, io);
   return program;
 }
 

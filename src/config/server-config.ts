@@ -12,6 +12,10 @@ export const DEFAULT_PORT = 7878;
 /** Settings of one server process. */
 export const ServerConfig = z.object({
   dataDir: z.string().min(1),
+  /** Where inputs, outputs and logs live; shared (same path) by servers sharing a database. */
+  blobDir: z.string().min(1),
+  /** A PostgreSQL connection string; without it the store is SQLite in the data dir. */
+  databaseUrl: z.string().optional(),
   host: z.string().min(1),
   port: z.number().int().min(0).max(65535),
   /** Listening beyond loopback needs this explicit opt-in. */
@@ -37,6 +41,8 @@ export interface ServerOptions {
   port?: string | number | undefined;
   allowRemote?: boolean | undefined;
   writeCredentials?: string | undefined;
+  database?: string | undefined;
+  blobDir?: string | undefined;
 }
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "::1"]);
@@ -54,6 +60,22 @@ function numberFrom(
   return parsed;
 }
 
+/** A postgres:// URL, or undefined for the SQLite default; anything else is refused. */
+function databaseUrlFrom(
+  option: string | undefined,
+  fromEnv: string | undefined,
+): string | undefined {
+  const value = option ?? fromEnv;
+  if (value === undefined || value === "") return undefined;
+  const source = option === undefined ? "FLOTILLA_DATABASE_URL" : "--database";
+  if (!/^postgres(ql)?:\/\//.test(value)) {
+    throw new Error(
+      `${source} must be a PostgreSQL URL such as postgres://user@host:5432/flotilla; leave it unset to use SQLite in the data dir`,
+    );
+  }
+  return value;
+}
+
 /** Builds the server config from options (first) and env (second), with defaults. */
 export function loadServerConfig(
   options: ServerOptions,
@@ -66,8 +88,11 @@ export function loadServerConfig(
       `host ${host} (from ${options.host === undefined ? "FLOTILLA_HOST" : "--host"}) listens beyond this machine; pass --allow-remote to confirm, and put the server behind TLS`,
     );
   }
+  const dataDir = options.dataDir ?? env.FLOTILLA_DATA_DIR ?? join(homedir(), ".flotilla");
   const config = {
-    dataDir: options.dataDir ?? env.FLOTILLA_DATA_DIR ?? join(homedir(), ".flotilla"),
+    dataDir,
+    blobDir: options.blobDir ?? env.FLOTILLA_BLOB_DIR ?? dataDir,
+    databaseUrl: databaseUrlFrom(options.database, env.FLOTILLA_DATABASE_URL),
     host,
     port: numberFrom(
       "port",

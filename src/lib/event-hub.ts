@@ -7,6 +7,8 @@ export interface EventHub<T> {
   subscribe(key: string, listener: (value: T) => void): () => void;
   /** Number of listeners on a key (for tests and metrics). */
   listenerCount(key: string): number;
+  /** The keys that have listeners now. */
+  keys(): string[];
 }
 
 export function createEventHub<T>(): EventHub<T> {
@@ -33,6 +35,9 @@ export function createEventHub<T>(): EventHub<T> {
     },
     listenerCount(key) {
       return listeners.get(key)?.size ?? 0;
+    },
+    keys() {
+      return [...listeners.keys()];
     },
   };
 }

@@ -16,15 +16,14 @@ import { fileURLToPath } from "node:url";
 import { openBlobStore } from "../blobs/blob-store.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { MachineProvider } from "../domain/machine-group.js";
-import { createEventHub } from "../lib/event-hub.js";
 import { createLocalProvider } from "../providers/local.js";
 import { createControlChannel } from "../services/control-channel.js";
 import { createIdleRelease } from "../services/release-idle-groups.js";
 import { reapExpiredLeases } from "../services/reap-lost-machines.js";
 import type { ServiceDeps } from "../services/service-deps.js";
 import { createRunnerToken, ensureAdmin } from "../services/users.js";
-import { openSqliteTaskStore } from "../store/sqlite/sqlite-task-store.js";
 import { createApp } from "./create-app.js";
+import { openStore } from "./open-store.js";
 
 export interface RunningServer {
   readonly url: string;
@@ -69,7 +68,8 @@ async function listen(
 
 export async function startServer(config: ServerConfig, log = logLine): Promise<RunningServer> {
   mkdirSync(config.dataDir, { recursive: true });
-  const store = openSqliteTaskStore(join(config.dataDir, "flotilla.db"));
+  const opened = await openStore(config, log);
+  const { store } = opened;
   let url = "";
   const providers: Partial<Record<"local" | "slurm", MachineProvider>> = {
     local: createLocalProvider({
@@ -81,9 +81,9 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
   };
   const deps: ServiceDeps = {
     store,
-    blobs: openBlobStore(config.dataDir),
+    blobs: openBlobStore(config.blobDir),
     clock: Date.now,
-    events: { tasks: createEventHub(), queues: createEventHub(), logs: createEventHub() },
+    events: opened.events,
     control: createControlChannel(),
     providers,
     settings: {
@@ -98,6 +98,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     log,
   };
   const adminTokenPath = join(config.dataDir, "admin-token");
+  const stopRelay = await opened.connect(deps);
   const newToken = await ensureAdmin(deps);
   if (newToken !== undefined) writeSecretFile(adminTokenPath, `${newToken}\n`);
   const app = createApp(deps);
@@ -111,7 +112,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     const token = readFileSync(adminTokenPath, "utf8").trim();
     writeSecretFile(config.writeCredentials, JSON.stringify({ url, token }, null, 2));
   }
-  await restartLocalGroups(deps);
+  await restartLocalGroups(deps, config.dataDir);
   const releaseIdle = createIdleRelease(deps);
   const sweep = setInterval(
     () => {
@@ -122,7 +123,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     },
     Math.max(250, Math.floor(config.leaseMs / 4)),
   );
-  log("listening", { url, dataDir: config.dataDir });
+  log("listening", { url, dataDir: config.dataDir, store: opened.kind });
   return {
     url,
     deps,
@@ -133,6 +134,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       // Long polls and log follows would hold the close open for up to a minute.
       (server as HttpServer).closeAllConnections();
       await closed;
+      await stopRelay();
       await store.close();
       rmSync(join(config.dataDir, "server.json"), { force: true });
     },
@@ -140,12 +142,15 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
 }
 
 /** Local groups that were running when the server stopped get fresh machines. */
-async function restartLocalGroups(deps: ServiceDeps): Promise<void> {
+async function restartLocalGroups(deps: ServiceDeps, dataDir: string): Promise<void> {
   const local = deps.providers.local;
   if (local === undefined) return;
   for (const group of await deps.store.listMachineGroups()) {
     if (group.provider !== "local" || group.status !== "running") continue;
-    for (const machine of await deps.store.listMachines(group.name)) {
+    const machines = await deps.store.listMachines(group.name);
+    // Servers sharing a database each restart only the local groups whose machines they ran.
+    if (!machines.some((machine) => existsSync(join(dataDir, "machines", machine.id)))) continue;
+    for (const machine of machines) {
       if (machine.status !== "stopped")
         await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
     }

@@ -61,6 +61,31 @@ describeWithPostgres("PostgreSQL stores sharing one database", () => {
     }
   });
 
+  it("a subscriber tells its own store's notifications from another store's, and log notifications pass", async () => {
+    const heard: { payload: string; self: boolean; channel: NotificationChannel }[] = [];
+    const unsubscribe = await second.subscribe((channel, payload, self) =>
+      heard.push({ channel, payload, self }),
+    );
+    try {
+      const mine = await second.createTask(newTask());
+      const theirs = await first.createTask(newTask());
+      await first.notify("log", `${theirs.id}:stdout`);
+      await waitUntil(() => heard.length >= 3, "three notifications");
+      assert.deepEqual(
+        heard.filter(
+          (entry) => entry.payload.startsWith(mine.id) || entry.payload.startsWith(theirs.id),
+        ),
+        [
+          { channel: "task", payload: mine.id, self: true },
+          { channel: "task", payload: theirs.id, self: false },
+          { channel: "log", payload: `${theirs.id}:stdout`, self: false },
+        ],
+      );
+    } finally {
+      await unsubscribe();
+    }
+  });
+
   it("a write that fails notifies nobody, and an unsubscribed listener hears nothing more", async () => {
     const received: Received[] = [];
     const unsubscribe = await second.subscribe((channel, payload) =>

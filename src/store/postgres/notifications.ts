@@ -4,12 +4,24 @@ import pg from "pg";
 import type { Queryable } from "./connection.js";
 
 /** The PostgreSQL channels, prefixed so that other applications on the database do not collide. */
-const CHANNELS = { task: "flotilla_task", queue: "flotilla_queue" } as const;
+const CHANNELS = { task: "flotilla_task", queue: "flotilla_queue", log: "flotilla_log" } as const;
 
-/** `task`: a task changed (payload: its id). `queue`: a task entered a queue (payload: group). */
+/**
+ * `task`: a task changed (payload: its id). `queue`: a task entered a queue, or the group's status
+ * changed (payload: group). `log`: a task's log grew (payload: `<task id>:<stream>`; sent by
+ * callers, not by the store's own writes).
+ */
 export type NotificationChannel = keyof typeof CHANNELS;
 
-export type NotificationListener = (channel: NotificationChannel, payload: string) => void;
+/**
+ * `senderPid` is the PostgreSQL backend process that sent the notification: a store recognises
+ * its own connections' notifications by it.
+ */
+export type NotificationListener = (
+  channel: NotificationChannel,
+  payload: string,
+  senderPid: number,
+) => void;
 
 export interface SubscribeOptions {
   /**
@@ -30,6 +42,7 @@ export async function notify(
 function channelOf(name: string): NotificationChannel | undefined {
   if (name === CHANNELS.task) return "task";
   if (name === CHANNELS.queue) return "queue";
+  if (name === CHANNELS.log) return "log";
   return undefined;
 }
 
@@ -52,7 +65,7 @@ export async function listen(
     const channel = channelOf(message.channel);
     if (channel === undefined || message.payload === undefined) return;
     try {
-      onNotification(channel, message.payload);
+      onNotification(channel, message.payload, message.processId);
     } catch (error) {
       hooks.onError(error instanceof Error ? error : new Error(String(error)));
     }
@@ -68,7 +81,11 @@ export async function listen(
     });
     try {
       await next.connect();
-      await next.query(`LISTEN ${CHANNELS.task}; LISTEN ${CHANNELS.queue}`);
+      await next.query(
+        Object.values(CHANNELS)
+          .map((name) => `LISTEN ${name};`)
+          .join(" "),
+      );
       return next;
     } catch (error) {
       await next.end().catch(() => undefined);

@@ -6,6 +6,7 @@ import { FlotillaError, InvalidInputError, machineGroupNotFound } from "../../do
 import type { Machine, MachineGroup, MachineGroupStatus } from "../../domain/machine-group.js";
 import type { MachinePatch, NewMachine, NewMachineGroup, NewUser, User } from "../task-store.js";
 import { rows, type Queryable } from "./connection.js";
+import { notify } from "./notifications.js";
 import {
   toGroup,
   toMachine,
@@ -95,6 +96,8 @@ export async function setMachineGroupStatus(
     [name, status, status === "terminated" ? at : null],
   );
   if (row === undefined) throw machineGroupNotFound(name);
+  // Runners waiting for work on other servers learn that their group ended.
+  await notify(client, "queue", name);
   return toGroup(row);
 }
 

@@ -12,7 +12,12 @@ import {
   type Queryable,
 } from "./connection.js";
 import { migrate } from "./migrations.js";
-import { listen, type NotificationListener, type SubscribeOptions } from "./notifications.js";
+import {
+  listen,
+  notify,
+  type NotificationChannel,
+  type SubscribeOptions,
+} from "./notifications.js";
 import * as registry from "./postgres-registry.js";
 import { readTask } from "./task-hydrator.js";
 import { listTasks } from "./task-list.js";
@@ -37,16 +42,26 @@ export interface PostgresTaskStoreOptions {
   readonly onError?: (error: Error) => void;
 }
 
+/** Like NotificationListener, told whether this very store (its pool) sent the notification. */
+export type StoreNotificationListener = (
+  channel: NotificationChannel,
+  payload: string,
+  fromThisStore: boolean,
+) => void;
+
 export interface PostgresTaskStore extends TaskStore {
   /**
-   * Calls `onNotification` for every task change (`task`, payload the task id) and every task
-   * entering a queue (`queue`, payload the group name) committed by any store on this database,
-   * this one included, until the returned function is called. Uses a dedicated connection.
+   * Calls `onNotification` for every task change (`task`, payload the task id), every task
+   * entering a queue or group status change (`queue`, payload the group name) and every `log`
+   * notification sent by any store on this database, this one included, until the returned
+   * function is called. Uses a dedicated connection.
    */
   subscribe(
-    onNotification: NotificationListener,
+    onNotification: StoreNotificationListener,
     options?: SubscribeOptions,
   ): Promise<() => Promise<void>>;
+  /** Sends a notification outside any write (log growth: many small appends, no row). */
+  notify(channel: NotificationChannel, payload: string): Promise<void>;
 }
 
 /** Opens a pool on the database and brings its schema up to date before returning. */
@@ -60,6 +75,16 @@ export async function openPostgresTaskStore(
   const pool = new pg.Pool({ ...config, max: options.maxConnections ?? 10 });
   // An idle client that fails is removed by the pool; without a listener it would crash us.
   pool.on("error", onError);
+  // The backend pids of this pool's connections: notifications they sent are our own.
+  const ownPids = new Set<number>();
+  pool.on("connect", (client) => {
+    const pid = (client as pg.PoolClient & { processID?: number }).processID;
+    if (pid !== undefined) ownPids.add(pid);
+  });
+  pool.on("remove", (client) => {
+    const pid = (client as pg.PoolClient & { processID?: number }).processID;
+    if (pid !== undefined) ownPids.delete(pid);
+  });
   try {
     const client = await pool.connect();
     try {
@@ -72,7 +97,14 @@ export async function openPostgresTaskStore(
     throw asStoreError(error, database);
   }
   return createStore(pool, database, (listener, subscribeOptions) =>
-    listen(config, listener, { ...subscribeOptions, onError }),
+    listen(
+      config,
+      (channel, payload, senderPid) => listener(channel, payload, ownPids.has(senderPid)),
+      {
+        ...subscribeOptions,
+        onError,
+      },
+    ),
   );
 }
 
@@ -123,6 +155,7 @@ function createStore(
     findUserByTokenHash: (hash) => read((db) => registry.findUserByTokenHash(db, hash)),
     listUsers: () => read((db) => registry.listUsers(db)),
     revokeUser: (id, at) => write((c) => registry.revokeUser(c, id, at)),
+    notify: (channel, payload) => read((db) => notify(db, channel, payload)),
     subscribe: (listener, subscribeOptions) =>
       guard(async () => {
         const unsubscribe = await openListener(listener, subscribeOptions);

@@ -10,21 +10,29 @@ export const MIGRATIONS: readonly { version: number; up: string }[] = [
 ];
 
 /** Applies the migrations this database lacks; safe when several processes open it at once. */
-export function migrate(db: Database.Database, path: string, now: () => number): void {
+export function migrate(
+  db: Database.Database,
+  path: string,
+  now: () => number,
+): { applied: number[]; version: number } {
   db.exec(
     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
   );
   const isApplied = db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?").pluck();
   const record = db.prepare("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)");
   refuseNewerSchema(db, path);
+  const applied: number[] = [];
   for (const migration of MIGRATIONS) {
     // Checked again inside the write lock: another process may have applied it meanwhile.
     db.transaction(() => {
       if (isApplied.get(migration.version) !== undefined) return;
       db.exec(migration.up);
       record.run(migration.version, now());
+      applied.push(migration.version);
     }).immediate();
   }
+  const version = db.prepare("SELECT MAX(version) FROM schema_migrations").pluck().get() as number;
+  return { applied, version };
 }
 
 function refuseNewerSchema(db: Database.Database, path: string): void {

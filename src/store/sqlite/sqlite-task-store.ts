@@ -14,6 +14,18 @@ export interface SqliteTaskStoreOptions {
   readonly clock?: () => number;
 }
 
+/** `flotilla db migrate` on SQLite: opens the file, applies what it lacks, closes it. */
+export function migrateSqlite(path: string): { applied: number[]; version: number } {
+  const db = new Database(path);
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma("journal_mode = WAL");
+    return migrate(db, path, Date.now);
+  } finally {
+    db.close();
+  }
+}
+
 export function openSqliteTaskStore(path: string, options: SqliteTaskStoreOptions = {}): TaskStore {
   const db = new Database(path);
   try {

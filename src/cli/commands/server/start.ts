@@ -10,6 +10,14 @@ export function registerServerStart(server: Command): void {
       "--data-dir <dir>",
       "where the store, inputs, outputs and logs live (env FLOTILLA_DATA_DIR)",
     )
+    .option(
+      "--database <url>",
+      "PostgreSQL URL (postgres://…) for the store; SQLite in the data dir when unset (env FLOTILLA_DATABASE_URL)",
+    )
+    .option(
+      "--blob-dir <dir>",
+      "inputs, outputs and logs (default: the data dir); servers sharing a database share it (env FLOTILLA_BLOB_DIR)",
+    )
     .option("--host <host>", "address to listen on (default 127.0.0.1)")
     .option("--port <port>", "port to listen on; 0 picks a free one (default 7878)")
     .option("--allow-remote", "allow listening beyond 127.0.0.1 (put it behind TLS)")
@@ -19,7 +27,7 @@ export function registerServerStart(server: Command): void {
     )
     .addHelpText(
       "after",
-      "\nExamples:\n  flotilla server start\n  flotilla server start --data-dir /srv/flotilla --port 8080\n",
+      "\nExamples:\n  flotilla server start\n  flotilla server start --data-dir /srv/flotilla --port 8080\n  flotilla server start --database postgres://flotilla@db:5432/flotilla --blob-dir /shared/flotilla\n",
     )
     .action(
       async (options: {
@@ -28,6 +36,8 @@ export function registerServerStart(server: Command): void {
         port?: string;
         allowRemote?: boolean;
         writeCredentials?: string;
+        database?: string;
+        blobDir?: string;
       }) => {
         const config = loadServerConfig(options, process.env);
         if (config.allowRemote) {

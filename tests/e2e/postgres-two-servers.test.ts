@@ -1,0 +1,204 @@
+// Two server processes on one PostgreSQL database, each with its own local machine group: tasks
+// submitted on either server for either group run exactly once, and waits, log follows and
+// runner claims on one server are woken by changes made on the other (LISTEN/NOTIFY).
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, before, it } from "node:test";
+import { canTransition } from "../../src/domain/task-status.js";
+import {
+  Flotilla,
+  MachineGroup,
+  simulators,
+  tasks,
+  type Task,
+  type TaskView,
+} from "../../src/sdk/index.js";
+import { eventually, isAlive } from "../helpers/real-server.js";
+import {
+  createTestDatabase,
+  describeWithPostgres,
+  type TestDatabase,
+} from "../store/postgres-support.js";
+
+const CLI = fileURLToPath(new URL("../../../bin/flotilla.js", import.meta.url));
+const TASKS = 2000;
+const CONCURRENCY = 32;
+
+interface ServerProcess {
+  readonly child: ChildProcess;
+  readonly url: string;
+  readonly dataDir: string;
+}
+
+async function startServerProcess(
+  dataDir: string,
+  blobDir: string,
+  databaseUrl: string,
+): Promise<ServerProcess> {
+  await mkdir(dataDir, { recursive: true });
+  const child = spawn(
+    process.execPath,
+    [CLI, "server", "start", "--data-dir", dataDir, "--blob-dir", blobDir, "--port", "0"],
+    {
+      env: { ...process.env, FLOTILLA_DATABASE_URL: databaseUrl, FLOTILLA_URL: "" },
+      stdio: ["ignore", "ignore", "pipe"],
+    },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const url = await eventually(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`server exited early: ${stderr}`);
+      const text = await readFile(join(dataDir, "server.json"), "utf8").catch(() => undefined);
+      return text === undefined ? undefined : (JSON.parse(text) as { url: string }).url;
+    },
+    30_000,
+    "server.json",
+  );
+  return { child, url, dataDir };
+}
+
+async function stopServerProcess(server: ServerProcess | undefined): Promise<void> {
+  if (server === undefined || server.child.exitCode !== null) return;
+  const exited = new Promise((resolve) => server.child.once("exit", resolve));
+  server.child.kill("SIGTERM");
+  await exited;
+}
+
+/** Runs `work` over `items` with at most `limit` at once. */
+async function forEachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: limit }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      await work(items[index]!, index);
+    }
+  });
+  await Promise.all(lanes);
+}
+
+function assertValidHistory(view: TaskView): void {
+  const statuses = view.statusHistory.map((entry) => entry.status);
+  assert.equal(statuses[0], "pending-input", `task ${view.id} starts pending-input`);
+  for (let i = 1; i < statuses.length; i += 1) {
+    assert.ok(
+      canTransition(statuses[i - 1]!, statuses[i]!),
+      `task ${view.id}: ${statuses[i - 1]} → ${statuses[i]} is not a transition`,
+    );
+  }
+  assert.equal(
+    statuses.filter((status) => status === "started").length,
+    1,
+    `${view.id} started once`,
+  );
+}
+
+describeWithPostgres("two servers sharing one PostgreSQL database", () => {
+  let database: TestDatabase;
+  let work: string;
+  let serverA: ServerProcess | undefined;
+  let serverB: ServerProcess | undefined;
+  let clientA: Flotilla;
+  let clientB: Flotilla;
+  let groupA: MachineGroup;
+  let groupB: MachineGroup;
+
+  before(async () => {
+    database = await createTestDatabase();
+    work = await mkdtemp(join(tmpdir(), "flotilla-two-servers-"));
+    const blobDir = join(work, "blobs");
+    // One after the other: the first creates the admin user and writes its token.
+    serverA = await startServerProcess(join(work, "a"), blobDir, database.url);
+    serverB = await startServerProcess(join(work, "b"), blobDir, database.url);
+    const token = (await readFile(join(work, "a", "admin-token"), "utf8")).trim();
+    clientA = new Flotilla({ url: serverA.url, token });
+    clientB = new Flotilla({ url: serverB.url, token });
+    groupA = new MachineGroup({ name: "on-a", provider: "local", numMachines: 2, client: clientA });
+    groupB = new MachineGroup({ name: "on-b", provider: "local", numMachines: 2, client: clientB });
+    await Promise.all([groupA.start(), groupB.start()]);
+  });
+  after(async () => {
+    const pids = [
+      ...((await groupA?.getInfo().catch(() => undefined))?.machines ?? []),
+      ...((await groupB?.getInfo().catch(() => undefined))?.machines ?? []),
+    ].flatMap((machine) => (machine.pid === undefined ? [] : [machine.pid]));
+    await Promise.all([stopServerProcess(serverA), stopServerProcess(serverB)]);
+    for (const pid of pids)
+      assert.equal(isAlive(pid), false, `runner ${pid} stopped with its server`);
+    await database?.drop();
+    await rm(work, { recursive: true, force: true });
+  });
+
+  it("a wait and a log follow on one server see a task that runs on the other server's machine", async () => {
+    const input = join(work, "follow-input");
+    await mkdir(input, { recursive: true });
+    await writeFile(join(input, "n.txt"), "3");
+    const script = 'for i in $(seq "$(cat n.txt)"); do echo "line $i"; sleep 0.2; done';
+    // Submitted on A, for B's group: B's runner is woken by A's NOTIFY.
+    const onB = await MachineGroup.get("on-b", clientA);
+    const task = await simulators
+      .custom()
+      .run(input, { on: onB, commands: [["sh", "-c", script]] });
+    const logs = await clientA.openLogs(task.id, { follow: true });
+    const viaB = await tasks.getTask(task.id, { client: clientB });
+    const [final, text] = await Promise.all([viaB.wait(), logs.text()]);
+    assert.equal(final.status, "success", final.reason);
+    assert.equal(text, "line 1\nline 2\nline 3\n");
+    const machines = (await groupB.getInfo()).machines.map((machine) => machine.id);
+    assert.ok(machines.includes(final.machine?.id ?? ""), "it ran on one of B's machines");
+  });
+
+  it(`${TASKS} tasks submitted through both servers for both groups each run exactly once, and every wait returns`, async () => {
+    const input = join(work, "input");
+    const markers = join(work, "markers");
+    await mkdir(input, { recursive: true });
+    await mkdir(markers, { recursive: true });
+    await writeFile(join(input, "case.txt"), "x");
+    const servers = [clientA, clientB];
+    const groups = [
+      [await MachineGroup.get("on-a", clientA), await MachineGroup.get("on-a", clientB)],
+      [await MachineGroup.get("on-b", clientA), await MachineGroup.get("on-b", clientB)],
+    ];
+    const finals = new Map<string, TaskView>();
+    await forEachLimited(
+      Array.from({ length: TASKS }, (_, i) => i),
+      CONCURRENCY,
+      async (i) => {
+        // Submit through one server, for either group, and wait through the other.
+        const via = i % 2;
+        const task: Task = await simulators.custom().run(input, {
+          on: groups[Math.floor(i / 2) % 2]![via]!,
+          project: "two-servers",
+          env: { MARKER: join(markers, String(i)) },
+          commands: [["sh", "-c", 'echo ran >> "$MARKER"']],
+        });
+        const waiter = await tasks.getTask(task.id, { client: servers[1 - via] });
+        finals.set(task.id, await waiter.wait());
+      },
+    );
+    assert.equal(finals.size, TASKS);
+    for (const view of finals.values()) assert.equal(view.status, "success", view.reason);
+    const written = await readdir(markers);
+    assert.equal(written.length, TASKS, "every task ran");
+    for (const name of written) {
+      assert.equal(await readFile(join(markers, name), "utf8"), "ran\n", `task ${name} ran once`);
+    }
+    let listed = 0;
+    for await (const task of tasks.getAll({ project: "two-servers", client: clientB })) {
+      listed += 1;
+      const view = await task.getInfo();
+      assert.equal(view.status, "success");
+      assert.equal(view.attempt, 1, `task ${task.id} needed no retry`);
+      assertValidHistory(view);
+    }
+    assert.equal(listed, TASKS);
+  });
+});
