@@ -7,6 +7,7 @@ import { registerDbMigrate } from "./commands/db/migrate.js";
 import { registerLogs } from "./commands/logs.js";
 import { registerMachineGroupsInfo } from "./commands/machine-groups/info.js";
 import { registerMachineGroupsList } from "./commands/machine-groups/list.js";
+import { registerMachineGroupsRunnerToken } from "./commands/machine-groups/runner-token.js";
 import { registerMachineGroupsStart } from "./commands/machine-groups/start.js";
 import { registerMachineGroupsTerminate } from "./commands/machine-groups/terminate.js";
 import { registerProjectsList } from "./commands/projects/list.js";
@@ -99,6 +100,7 @@ function registerMachineGroups(program: Command, io: CliIo): void {
   registerMachineGroupsList(groups, io);
   registerMachineGroupsInfo(groups, io);
   registerMachineGroupsTerminate(groups, io);
+  registerMachineGroupsRunnerToken(groups, io);
 }
 
 function registerServerAndRunner(program: Command, io: CliIo): void {

@@ -69,3 +69,8 @@ export type MachineGroupListView = z.infer<typeof MachineGroupListView>;
 
 /** The path param of `/api/v1/machine-groups/:name`. */
 export const MachineGroupNameParam = z.object({ name: Name });
+
+/** Answer to `POST /api/v1/machine-groups/:name/runner-tokens`: shown this once. */
+export const RunnerTokenView = z.object({ machineGroup: z.string(), token: z.string() });
+/** Answer to `POST /api/v1/machine-groups/:name/runner-tokens`. */
+export type RunnerTokenView = z.infer<typeof RunnerTokenView>;

@@ -15,6 +15,7 @@ import { packDirectory } from "../lib/archive.js";
 import {
   MachineGroupListView,
   MachineGroupView,
+  RunnerTokenView,
   type CreateMachineGroupRequest,
 } from "../protocol/machine-groups.js";
 import {
@@ -326,6 +327,18 @@ export class Flotilla {
     return this.http.json(MachineGroupView, `/machine-groups/${encodeURIComponent(name)}`, {
       signal: options.signal,
     });
+  }
+
+  /**
+   * A token with which a runner started by hand joins the group
+   * (`POST /machine-groups/:name/runner-tokens`); it may only run that group's tasks.
+   */
+  async createRunnerToken(name: string, options: CallOptions = {}): Promise<RunnerTokenView> {
+    return this.http.json(
+      RunnerTokenView,
+      `/machine-groups/${encodeURIComponent(name)}/runner-tokens`,
+      { method: "POST", signal: options.signal },
+    );
   }
 
   /** Kills the group's tasks and stops its machines (`DELETE /machine-groups/:name`). */

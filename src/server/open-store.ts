@@ -1,9 +1,11 @@
 // The store a server runs on: SQLite in the data dir by default, PostgreSQL when a database URL is
 // configured. With PostgreSQL several server processes share one database; the bridge turns the
 // other servers' notifications into publishes on this server's event hubs, so waits, SSE streams,
-// log follows and runner claims stay push-driven whichever server made the change.
+// log follows, runner claims and kills stay push-driven whichever server made the change.
 import { join } from "node:path";
 import type { ServerConfig } from "../config/server-config.js";
+import { isTerminalStatus } from "../domain/task-status.js";
+import type { Task } from "../domain/task.js";
 import { createEventHub, type EventHub } from "../lib/event-hub.js";
 import type { ServiceDeps, TaskEvents } from "../services/service-deps.js";
 import { ALL_TASKS, publishTask } from "../services/task-events.js";
@@ -73,10 +75,25 @@ async function relayNotifications(
   localLogs: EventHub<number>,
   log: Log,
 ): Promise<() => Promise<void>> {
+  // Kills requested on another server for tasks whose machine is attached here, sent once.
+  const killsRelayed = new Set<string>();
+  const relayKill = (task: Task): void => {
+    if (isTerminalStatus(task.status)) {
+      killsRelayed.delete(task.id);
+      return;
+    }
+    const machine = task.machine?.id;
+    if (task.killRequestedAt === undefined || machine === undefined) return;
+    if (killsRelayed.has(task.id) || !deps.control.isPolling(machine)) return;
+    killsRelayed.add(task.id);
+    deps.control.send(machine, { type: "kill", taskId: task.id, graceMs: task.killGraceMs });
+  };
   const republishTask = (id: string): void => {
     store.getTask(id).then(
       (task) => {
-        if (task !== undefined) publishTask(deps, task);
+        if (task === undefined) return;
+        relayKill(task);
+        publishTask(deps, task);
       },
       (error: unknown) => log("relaying a task change failed", { id, error: String(error) }),
     );

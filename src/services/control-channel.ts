@@ -47,6 +47,8 @@ export interface ControlChannel {
   reply(machineId: string, requestId: string, reply: ControlReply): boolean;
   /** Drops a machine's queue (machine gone). */
   forget(machineId: string): void;
+  /** True while the machine's long poll waits on this server (it is attached here). */
+  isPolling(machineId: string): boolean;
 }
 
 export function createControlChannel(): ControlChannel {
@@ -65,6 +67,7 @@ export function createControlChannel(): ControlChannel {
 
   return {
     send,
+    isPolling: (machineId) => arrivals.listenerCount(machineId) > 0,
     async request(machineId, message, timeoutMs) {
       const requestId = send(machineId, message);
       return new Promise<ControlReply>((resolve, reject) => {

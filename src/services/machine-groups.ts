@@ -192,3 +192,23 @@ async function killOrphanedTasks(deps: ServiceDeps, name: string): Promise<void>
     if (killed !== undefined) publishTask(deps, killed);
   }
 }
+
+/**
+ * A token for a runner started by hand on another host (`flotilla runner start`): it may only
+ * claim and run tasks of this group. The group's owner or an admin asks; shown once.
+ */
+export async function issueRunnerToken(
+  deps: ServiceDeps,
+  principal: Principal,
+  name: string,
+): Promise<string> {
+  requireUser(principal);
+  const group = await getVisibleGroup(deps, principal, name);
+  if (group.status !== "running") {
+    throw new FlotillaError(
+      "MACHINE_GROUP_TERMINATED",
+      `machine group ${name} is ${group.status}; start a new group and ask for its runner token`,
+    );
+  }
+  return createRunnerToken(deps, name);
+}

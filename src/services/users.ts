@@ -16,13 +16,20 @@ export async function ensureAdmin(deps: ServiceDeps): Promise<string | undefined
   const users = await deps.store.listUsers();
   if (users.some((user) => user.role === "admin" && user.revokedAt === undefined)) return undefined;
   const token = `flt_${createSecret(24)}`;
-  await deps.store.createUser({
-    id: "admin",
-    name: "admin",
-    role: "admin",
-    tokenHash: hashToken(token),
-    createdAt: deps.clock(),
-  });
+  try {
+    await deps.store.createUser({
+      id: "admin",
+      name: "admin",
+      role: "admin",
+      tokenHash: hashToken(token),
+      createdAt: deps.clock(),
+    });
+  } catch (error) {
+    // Another server on the same database made it at the same moment: its token is the one.
+    const now = await deps.store.listUsers();
+    if (now.some((user) => user.role === "admin" && user.revokedAt === undefined)) return undefined;
+    throw error;
+  }
   return token;
 }
 

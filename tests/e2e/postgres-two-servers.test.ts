@@ -44,7 +44,14 @@ async function startServerProcess(
     process.execPath,
     [CLI, "server", "start", "--data-dir", dataDir, "--blob-dir", blobDir, "--port", "0"],
     {
-      env: { ...process.env, FLOTILLA_DATABASE_URL: databaseUrl, FLOTILLA_URL: "" },
+      env: {
+        ...process.env,
+        FLOTILLA_DATABASE_URL: databaseUrl,
+        FLOTILLA_URL: "",
+        // Heartbeats (which also carry kill requests) far apart: a kill must arrive by push.
+        FLOTILLA_HEARTBEAT_MS: "60000",
+        FLOTILLA_LEASE_MS: "180000",
+      },
       stdio: ["ignore", "ignore", "pipe"],
     },
   );
@@ -154,6 +161,30 @@ describeWithPostgres("two servers sharing one PostgreSQL database", () => {
     assert.equal(text, "line 1\nline 2\nline 3\n");
     const machines = (await groupB.getInfo()).machines.map((machine) => machine.id);
     assert.ok(machines.includes(final.machine?.id ?? ""), "it ran on one of B's machines");
+  });
+
+  it("a kill asked of one server reaches the task running on the other server's machine at once", async () => {
+    const input = join(work, "kill-input");
+    await mkdir(input, { recursive: true });
+    await writeFile(join(input, "x"), "x");
+    const onB = await MachineGroup.get("on-b", clientB);
+    const task = await simulators.custom().run(input, {
+      on: onB,
+      commands: [["sh", "-c", "echo started; exec sleep 600"]],
+    });
+    const viaA = await tasks.getTask(task.id, { client: clientA });
+    await eventually(async () => ((await viaA.getLogs()).includes("started") ? true : undefined));
+    await viaA.kill();
+    // The heartbeat (60 s here) would carry the kill too late for this wait: only the relay can.
+    const final = await eventually(
+      async () => {
+        const view = await viaA.getInfo();
+        return view.status === "killed" ? view : undefined;
+      },
+      20_000,
+      "the kill",
+    );
+    assert.equal(final.status, "killed");
   });
 
   it(`${TASKS} tasks submitted through both servers for both groups each run exactly once, and every wait returns`, async () => {

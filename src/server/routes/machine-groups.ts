@@ -1,10 +1,15 @@
-// /api/v1/machine-groups: create and start, list, get, terminate.
+// /api/v1/machine-groups: create and start, list, get, terminate, runner tokens.
 import { Hono } from "hono";
-import { CreateMachineGroupRequest, MachineGroupNameParam } from "../../protocol/machine-groups.js";
+import {
+  CreateMachineGroupRequest,
+  MachineGroupNameParam,
+  type RunnerTokenView,
+} from "../../protocol/machine-groups.js";
 import { toMachineGroupView } from "../../protocol/views.js";
 import {
   createMachineGroup,
   getMachineGroup,
+  issueRunnerToken,
   listMachineGroups,
   terminateMachineGroup,
   type MachineGroupDetails,
@@ -28,6 +33,11 @@ export function machineGroupRoutes(): Hono<AppEnv> {
   routes.get("/:name", async (c) => {
     const { name } = parseParams(c, MachineGroupNameParam);
     return c.json(view(await getMachineGroup(c.var.deps, c.var.principal, name)));
+  });
+  routes.post("/:name/runner-tokens", async (c) => {
+    const { name } = parseParams(c, MachineGroupNameParam);
+    const token = await issueRunnerToken(c.var.deps, c.var.principal, name);
+    return c.json({ machineGroup: name, token } satisfies RunnerTokenView, 201);
   });
   routes.delete("/:name", async (c) => {
     const { name } = parseParams(c, MachineGroupNameParam);
