@@ -4,7 +4,11 @@ import type { Task } from "../domain/task.js";
 import type { ServiceDeps } from "./service-deps.js";
 import { publishTask } from "./task-events.js";
 
-/** Requeues (attempt + 1) or fails a task that lost its machine. */
+/**
+ * Requeues (attempt + 1) or fails a task that lost its machine. Only if the task is still where
+ * `task` saw it, on the same machine: another server's sweep may have requeued it already, and it
+ * may even be running again elsewhere.
+ */
 export async function retryOrFail(deps: ServiceDeps, task: Task, why: string): Promise<Task> {
   const now = deps.clock();
   const machineId = task.machine?.id;
@@ -16,7 +20,7 @@ export async function retryOrFail(deps: ServiceDeps, task: Task, why: string): P
         reason: `machine lost: ${why} (attempt ${task.attempt} of ${deps.settings.maxAttempts})`,
         detail: "machine-lost",
         machineId,
-        expect: { fromStatuses: [task.status] },
+        expect: { fromStatuses: [task.status], machineId },
         patch: {
           endedAt: now,
           leaseExpiresAt: null,
@@ -30,7 +34,7 @@ export async function retryOrFail(deps: ServiceDeps, task: Task, why: string): P
         reason: `machine lost: ${why}; retrying (attempt ${task.attempt + 1} of ${deps.settings.maxAttempts})`,
         detail: "machine-lost",
         machineId,
-        expect: { fromStatuses: [task.status] },
+        expect: { fromStatuses: [task.status], machineId },
         patch: { attempt: task.attempt + 1, machine: null, leaseExpiresAt: null },
       });
   if (machineId !== undefined) {
@@ -68,13 +72,14 @@ export async function reapExpiredLeases(deps: ServiceDeps): Promise<number> {
 /** A task the user wanted killed whose machine vanished: it is killed, not retried. */
 async function killLostTask(deps: ServiceDeps, task: Task): Promise<void> {
   const now = deps.clock();
+  const machineId = task.machine?.id;
   const killed = await deps.store.transitionTask(task.id, {
     to: "killed",
     at: now,
     reason: `${task.reason ?? "killed by user"}; its machine was lost before confirming`,
     detail: "machine-lost",
-    machineId: task.machine?.id,
-    expect: { fromStatuses: [task.status] },
+    machineId,
+    expect: { fromStatuses: [task.status], machineId },
     patch: { endedAt: now, leaseExpiresAt: null, metrics: { totalMs: now - task.createdAt } },
   });
   publishTask(deps, killed);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { KillView, TaskView } from "../../src/protocol/tasks.js";
-import { reapExpiredLeases } from "../../src/services/reap-lost-machines.js";
+import { reapExpiredLeases, retryOrFail } from "../../src/services/reap-lost-machines.js";
 import {
   createGroup,
   errorOf,
@@ -322,6 +322,33 @@ describe("lost machines", () => {
         "LEASE_LOST",
         "a machine that lost its lease cannot overwrite the task",
       );
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("a sweep that saw a lease expire does not requeue the task once it runs again elsewhere (two servers' sweeps)", async () => {
+    const app = await createTestApp({ leaseMs: 1, maxAttempts: 3 });
+    try {
+      const token = await createGroup(app, "aba");
+      const first = await registerMachine(app, "aba", token);
+      const queued = await submit(app, { machineGroup: "aba" });
+      await first.claim();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      // What a second server's sweep read, before the first sweep requeued the task.
+      const [stale] = await app.deps.store.listExpiredLeases(Date.now());
+      assert.equal(stale?.id, queued.id);
+      assert.equal(await reapExpiredLeases(app.deps), 1);
+      const second = await registerMachine(app, "aba", token);
+      assert.equal((await second.claim())?.id, queued.id);
+      await assert.rejects(retryOrFail(app.deps, stale!, "stale sweep"), { code: "LEASE_LOST" });
+      const task = await json<TaskView>(
+        await app.request("GET", `/api/v1/tasks/${queued.id}`),
+        200,
+      );
+      assert.equal(task.status, "submitted");
+      assert.equal(task.machine?.id, second.id);
+      assert.equal(task.attempt, 2, "requeued once, not twice");
     } finally {
       await app.close();
     }
