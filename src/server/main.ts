@@ -18,9 +18,11 @@ import type { ServerConfig } from "../config/server-config.js";
 import type { MachineProvider } from "../domain/machine-group.js";
 import { createEventHub } from "../lib/event-hub.js";
 import { createLocalProvider } from "../providers/local.js";
+import { createSlurmProvider } from "../providers/slurm.js";
 import { createControlChannel } from "../services/control-channel.js";
 import { createIdleRelease } from "../services/release-idle-groups.js";
-import { reapExpiredLeases } from "../services/reap-lost-machines.js";
+import { handleLostMachine, reapExpiredLeases } from "../services/reap-lost-machines.js";
+import { createElasticScaler } from "../services/scale-elastic-groups.js";
 import type { ServiceDeps } from "../services/service-deps.js";
 import { createRunnerToken, ensureAdmin } from "../services/users.js";
 import { openSqliteTaskStore } from "../store/sqlite/sqlite-task-store.js";
@@ -78,6 +80,15 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       dataDir: config.dataDir,
       log,
     }),
+    slurm: createSlurmProvider({
+      serverUrl: () => url,
+      cliPath: CLI_PATH,
+      dataDir: config.dataDir,
+      pollMs: config.slurmPollMs,
+      // deps is made below; a pilot can only end after a group started, so it exists by then.
+      onMachineLost: (machineId, why) => handleLostMachine(deps, machineId, why),
+      log,
+    }),
   };
   const deps: ServiceDeps = {
     store,
@@ -111,8 +122,17 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     const token = readFileSync(adminTokenPath, "utf8").trim();
     writeSecretFile(config.writeCredentials, JSON.stringify({ url, token }, null, 2));
   }
-  await restartLocalGroups(deps);
+  await restartGroups(deps);
   const releaseIdle = createIdleRelease(deps);
+  const scaler = createElasticScaler(deps);
+  // Growth is pushed by queue events; this finds new elastic groups and releases idle machines.
+  const scaling = setInterval(
+    () =>
+      void scaler
+        .sweep()
+        .catch((error: unknown) => log("elastic sweep failed", { error: String(error) })),
+    Math.min(1_000, config.leaseMs / 4),
+  );
   const sweep = setInterval(
     () => {
       reapExpiredLeases(deps).catch((error: unknown) =>
@@ -128,6 +148,8 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     deps,
     async close() {
       clearInterval(sweep);
+      clearInterval(scaling);
+      scaler.close();
       await Promise.all(Object.values(providers).map((provider) => provider.close()));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Long polls and log follows would hold the close open for up to a minute.
@@ -139,16 +161,22 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
   };
 }
 
-/** Local groups that were running when the server stopped get fresh machines. */
-async function restartLocalGroups(deps: ServiceDeps): Promise<void> {
-  const local = deps.providers.local;
-  if (local === undefined) return;
+/** Groups that were running when the server stopped get fresh machines (their old ones ended). */
+async function restartGroups(deps: ServiceDeps): Promise<void> {
   for (const group of await deps.store.listMachineGroups()) {
-    if (group.provider !== "local" || group.status !== "running") continue;
+    const provider = deps.providers[group.provider];
+    if (provider === undefined || group.status !== "running") continue;
     for (const machine of await deps.store.listMachines(group.name)) {
       if (machine.status !== "stopped")
         await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
     }
-    await local.startMachines(group, group.numMachines, await createRunnerToken(deps, group.name));
+    await provider
+      .startMachines(group, group.numMachines, await createRunnerToken(deps, group.name))
+      .catch((error: unknown) =>
+        deps.log("could not restart the machines of a group", {
+          group: group.name,
+          error: String(error),
+        }),
+      );
   }
 }
