@@ -25,7 +25,9 @@ install_packages() {
   [ "$(id -u)" = 0 ] || { say "slurm-wlm/munge are missing and installing them needs root"; exit 1; }
   say "installing slurm-wlm and munge with apt-get"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends slurm-wlm munge >/dev/null
+  # Another engineer (or CI job) may be installing at the same time: wait for the dpkg lock.
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -o DPkg::Lock::Timeout=600 \
+    --no-install-recommends slurm-wlm munge >/dev/null
 }
 
 # Records a daemon we started, once its pid file names a live process.
@@ -49,7 +51,9 @@ start_munge() {
   chown munge:munge /etc/munge/munge.key
   chmod 400 /etc/munge/munge.key
   if munge -n >/dev/null 2>&1; then return; fi # a munged already answers: use it, do not own it
-  munged --force --pid-file="$DIR/munged.pid"
+  # As root first (what the dev cluster needs); some hosts refuse that, then as the munge user.
+  munged --force --pid-file="$DIR/munged.pid" 2>/dev/null ||
+    runuser -u munge -- munged --pid-file="$DIR/munged.pid"
   record munged "$DIR/munged.pid"
 }
 

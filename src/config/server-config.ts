@@ -30,6 +30,8 @@ export const ServerConfig = z.object({
   defaultGroupIdleMs: z.number().int().min(0),
   maxInputBytes: z.number().int().min(1),
   maxInputFiles: z.number().int().min(1),
+  /** How often the slurm provider asks squeue about its pilot jobs. */
+  slurmPollMs: z.number().int().min(100),
 });
 /** Settings of one server process. */
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -144,6 +146,12 @@ export function loadServerConfig(
       env.FLOTILLA_MAX_INPUT_FILES,
       "the environment",
       100_000,
+    ),
+    slurmPollMs: numberFrom(
+      "FLOTILLA_SLURM_POLL_MS",
+      env.FLOTILLA_SLURM_POLL_MS,
+      "the environment",
+      5_000,
     ),
   };
   const parsed = ServerConfig.safeParse(config);

@@ -49,6 +49,31 @@ export interface Machine {
   readonly memoryBytes?: number | undefined;
 }
 
+/**
+ * Limits of an elastic group: machines are added while tasks wait (up to `maxMachines`) and a
+ * machine idle for `maxIdleMs` is released (down to `minMachines`). Stored in the group's
+ * `options` under these three keys, next to the provider's own options.
+ */
+export interface ElasticLimits {
+  readonly minMachines: number;
+  readonly maxMachines: number;
+  readonly maxIdleMs: number;
+}
+
+/** The elastic limits of a group, or undefined when its size is fixed. */
+export function elasticLimitsOf(group: MachineGroup): ElasticLimits | undefined {
+  const { minMachines, maxMachines, maxIdleMs } = group.options;
+  if (typeof maxMachines !== "number") return undefined;
+  return {
+    minMachines: typeof minMachines === "number" ? minMachines : 0,
+    maxMachines,
+    maxIdleMs: typeof maxIdleMs === "number" ? maxIdleMs : DEFAULT_MAX_IDLE_MS,
+  };
+}
+
+/** How long a machine of an elastic group may stay idle when the group does not say. */
+export const DEFAULT_MAX_IDLE_MS = 60_000;
+
 /** Starts and stops the machines of a group (DESIGN.md "providers"). Small on purpose. */
 export interface MachineProvider {
   /** Starts `count` machines that register with `runnerToken`; returns their pre-assigned ids. */
@@ -59,6 +84,10 @@ export interface MachineProvider {
   ): Promise<readonly string[]>;
   /** Stops every machine of the group and waits until they are gone. */
   stopMachines(group: MachineGroup): Promise<void>;
+  /** Stops one machine (an elastic group shrinking) and waits until it is gone; no replacement. */
+  stopMachine(group: MachineGroup, machineId: string): Promise<void>;
+  /** Ids of the group's machines this provider runs now, started or still starting. */
+  listMachines(group: MachineGroup): readonly string[];
   /** Stops everything this provider started (server shutdown). */
   close(): Promise<void>;
 }

@@ -14,14 +14,56 @@ export const SlurmOptions = z.strictObject({
   account: z.string().max(100).optional(),
 });
 
-/** Body of `POST /api/v1/machine-groups`: creates the group and starts its machines. */
-export const CreateMachineGroupRequest = z.strictObject({
-  name: Name.optional(),
-  provider: z.enum(PROVIDERS).default("local"),
-  numMachines: z.number().int().min(1, "numMachines must be at least 1").max(256),
-  options: SlurmOptions.optional(),
-  costPerHour: z.number().min(0).optional(),
-});
+const MAX_MACHINES = 256;
+
+/**
+ * Body of `POST /api/v1/machine-groups`: creates the group and starts its machines. With
+ * `maxMachines` the group is elastic: it starts `numMachines`, grows by one machine per waiting
+ * task up to `maxMachines`, and releases machines idle for `maxIdleMs` down to `minMachines`.
+ */
+export const CreateMachineGroupRequest = z
+  .strictObject({
+    name: Name.optional(),
+    provider: z.enum(PROVIDERS).default("local"),
+    numMachines: z.number().int().min(0).max(MAX_MACHINES),
+    minMachines: z.number().int().min(0).max(MAX_MACHINES).optional(),
+    maxMachines: z.number().int().min(1).max(MAX_MACHINES).optional(),
+    maxIdleMs: z
+      .number()
+      .int()
+      .min(0)
+      .max(7 * 24 * 3_600_000)
+      .optional(),
+    options: SlurmOptions.optional(),
+    costPerHour: z.number().min(0).optional(),
+  })
+  .superRefine((request, context) => {
+    const issue = (path: string, message: string): void => {
+      context.addIssue({ code: "custom", path: [path], message });
+    };
+    const { numMachines, minMachines, maxMachines, maxIdleMs } = request;
+    if (maxMachines === undefined) {
+      if (numMachines < 1)
+        issue(
+          "numMachines",
+          "numMachines must be at least 1 (an elastic group, with maxMachines, may start with 0)",
+        );
+      if (minMachines !== undefined || maxIdleMs !== undefined)
+        issue(
+          minMachines === undefined ? "maxIdleMs" : "minMachines",
+          "an elastic group needs maxMachines too: the most machines it may grow to",
+        );
+      return;
+    }
+    const min = minMachines ?? 0;
+    if (min > maxMachines)
+      issue("minMachines", `minMachines (${min}) must not exceed maxMachines (${maxMachines})`);
+    else if (numMachines < min || numMachines > maxMachines)
+      issue(
+        "numMachines",
+        `numMachines (${numMachines}) must lie between minMachines (${min}) and maxMachines (${maxMachines})`,
+      );
+  });
 /** Body of `POST /api/v1/machine-groups`. */
 export type CreateMachineGroupRequest = z.input<typeof CreateMachineGroupRequest>;
 
@@ -56,6 +98,10 @@ export const MachineGroupView = z.object({
   terminatedAt: z.string().optional(),
   options: z.record(z.string(), z.unknown()),
   costPerHour: z.number().optional(),
+  /** Elastic groups only: the least and most machines, and how long one may stay idle. */
+  minMachines: z.number().optional(),
+  maxMachines: z.number().optional(),
+  maxIdleMs: z.number().optional(),
   queued: z.number(),
   machines: z.array(MachineView),
 });

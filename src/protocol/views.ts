@@ -1,7 +1,7 @@
 /**
  * Conversions from domain records to the wire views (epoch ms → ISO-8601).
  */
-import type { Machine, MachineGroup } from "../domain/machine-group.js";
+import { elasticLimitsOf, type Machine, type MachineGroup } from "../domain/machine-group.js";
 import type { Task } from "../domain/task.js";
 import { isTerminalStatus } from "../domain/task-status.js";
 import type { MachineGroupView, MachineView } from "./machine-groups.js";
@@ -87,9 +87,16 @@ export function toMachineGroupView(
     status: group.status,
     createdAt: iso(group.createdAt),
     terminatedAt: iso(group.terminatedAt),
-    options: { ...group.options },
+    options: providerOptions(group),
     costPerHour: group.costPerHour,
+    ...elasticLimitsOf(group),
     queued,
     machines: machines.map(toMachineView),
   });
+}
+
+/** The group's provider options, without the elastic limits stored next to them. */
+function providerOptions(group: MachineGroup): Record<string, unknown> {
+  const { minMachines: _min, maxMachines: _max, maxIdleMs: _idle, ...rest } = group.options;
+  return rest;
 }

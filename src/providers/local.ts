@@ -19,8 +19,16 @@ export interface LocalProviderOptions {
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
 }
 
+interface LocalMachine {
+  readonly group: string;
+  readonly child: ChildProcess;
+  readonly exited: Promise<void>;
+  /** Stopped on purpose (an elastic group shrinking): its exit is not a crash to repair. */
+  stopping: boolean;
+}
+
 export function createLocalProvider(options: LocalProviderOptions): MachineProvider {
-  const children = new Map<string, { group: string; child: ChildProcess; exited: Promise<void> }>();
+  const children = new Map<string, LocalMachine>();
   const stopTimeoutMs = options.stopTimeoutMs ?? 30_000;
   // Groups stopped (or being stopped): their machines' exits are expected, not crashes to repair.
   const stopping = new Set<string>();
@@ -64,7 +72,7 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
       const orphans = killRecordedProcessGroups(join(dir, "work"));
       if (orphans > 0)
         options.log("killed the processes of a dead machine", { machineId, orphans });
-      if (closed || stopping.has(group.name)) return;
+      if (closed || stopping.has(group.name) || entry.stopping) return;
       const delayMs = replacements.next(group.name);
       if (delayMs === undefined) {
         options.log("machine keeps crashing; not replacing it", { group: group.name });
@@ -74,7 +82,8 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
         if (!closed && !stopping.has(group.name)) startOne(group, token);
       }, delayMs).unref();
     });
-    children.set(machineId, { group: group.name, child, exited });
+    const entry: LocalMachine = { group: group.name, child, exited, stopping: false };
+    children.set(machineId, entry);
     return machineId;
   };
 
@@ -97,6 +106,17 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
     async stopMachines(group) {
       stopping.add(group.name);
       await stop([...children.values()].filter((entry) => entry.group === group.name));
+    },
+    async stopMachine(_group, machineId) {
+      const entry = children.get(machineId);
+      if (entry === undefined) return;
+      entry.stopping = true;
+      await stop([entry]);
+    },
+    listMachines(group) {
+      return [...children.entries()]
+        .filter(([, entry]) => entry.group === group.name)
+        .map(([id]) => id);
     },
     async close() {
       closed = true;

@@ -21,9 +21,28 @@ export interface MachineGroupOptions {
   readonly name?: string | undefined;
   /** `local` (runner processes on the server's host, the default) or `slurm`. */
   readonly provider?: Provider | undefined;
-  /** How many machines (runners), an integer from 1; default 1. */
+  /**
+   * How many machines (runners) to start with; default 1, or `minMachines` for an elastic group
+   * (which may start with 0).
+   */
   readonly numMachines?: number | undefined;
-  /** Provider options (Slurm partition, ...). */
+  /** Elastic group: the fewest machines it shrinks to; default 0. Needs `maxMachines`. */
+  readonly minMachines?: number | undefined;
+  /** Elastic group: the most machines it grows to while tasks wait. Makes the group elastic. */
+  readonly maxMachines?: number | undefined;
+  /** Elastic group: a machine idle this long is released (down to `minMachines`); default 60 s. */
+  readonly maxIdleMs?: number | undefined;
+  /** Slurm: partition of the pilot jobs. */
+  readonly partition?: string | undefined;
+  /** Slurm: CPUs per machine (`--cpus-per-task`). */
+  readonly cpusPerMachine?: number | undefined;
+  /** Slurm: memory per machine in MiB (`--mem`). */
+  readonly memoryMb?: number | undefined;
+  /** Slurm: time limit of each pilot job, in Slurm's syntax (`02:00:00`, `1-00:00:00`). */
+  readonly timeLimit?: string | undefined;
+  /** Slurm: account to charge. */
+  readonly account?: string | undefined;
+  /** Provider options (Slurm partition, ...); the flat options above win over these. */
   readonly options?: SlurmGroupOptions | undefined;
   /** Cost of one machine per hour, to estimate task costs. */
   readonly costPerHour?: number | undefined;
@@ -44,6 +63,19 @@ type CreateRequest = z.input<typeof CreateMachineGroupRequest>;
  * const task = await simulators.custom().run("input/", { on: group, commands: [["./run.sh"]] });
  * await task.wait();
  * await group.terminate();
+ * ```
+ *
+ * @example
+ * ```ts
+ * // Slurm pilots that follow the queue: none while idle, up to 8 while tasks wait.
+ * const cluster = new MachineGroup({
+ *   provider: "slurm",
+ *   partition: "short",
+ *   timeLimit: "02:00:00",
+ *   minMachines: 0,
+ *   maxMachines: 8,
+ *   maxIdleMs: 120_000,
+ * });
  * ```
  */
 export class MachineGroup {
@@ -124,6 +156,9 @@ export class MachineGroup {
       name: view.name,
       provider: view.provider,
       numMachines: view.numMachines,
+      minMachines: view.minMachines,
+      maxMachines: view.maxMachines,
+      maxIdleMs: view.maxIdleMs,
       options: view.options,
       costPerHour: view.costPerHour,
     };
@@ -182,15 +217,31 @@ export class MachineGroup {
 }
 
 function checkGroupOptions(options: MachineGroupOptions): CreateRequest {
-  const numMachines = options.numMachines ?? 1;
-  if (typeof numMachines !== "number" || !Number.isInteger(numMachines) || numMachines < 1) {
-    throw new InvalidInputError(`numMachines must be an integer >= 1, got ${String(numMachines)}`);
+  const elastic = options.maxMachines !== undefined;
+  const numMachines = options.numMachines ?? (elastic ? (options.minMachines ?? 0) : 1);
+  const least = elastic ? 0 : 1;
+  if (typeof numMachines !== "number" || !Number.isInteger(numMachines) || numMachines < least) {
+    throw new InvalidInputError(
+      `numMachines must be an integer >= ${least}, got ${String(numMachines)}`,
+    );
   }
+  const flat = {
+    partition: options.partition,
+    cpusPerMachine: options.cpusPerMachine,
+    memoryMb: options.memoryMb,
+    timeLimit: options.timeLimit,
+    account: options.account,
+  };
+  const given = Object.fromEntries(Object.entries(flat).filter(([, value]) => value !== undefined));
+  const providerOptions = { ...options.options, ...given };
   const request: CreateRequest = {
     name: options.name,
     provider: options.provider ?? "local",
     numMachines,
-    options: options.options,
+    minMachines: options.minMachines,
+    maxMachines: options.maxMachines,
+    maxIdleMs: options.maxIdleMs,
+    options: Object.keys(providerOptions).length === 0 ? undefined : providerOptions,
     costPerHour: options.costPerHour,
   };
   const parsed = CreateMachineGroupRequest.safeParse(request);

@@ -17,9 +17,11 @@ import { openBlobStore } from "../blobs/blob-store.js";
 import type { ServerConfig } from "../config/server-config.js";
 import type { MachineProvider } from "../domain/machine-group.js";
 import { createLocalProvider } from "../providers/local.js";
+import { createSlurmProvider } from "../providers/slurm.js";
 import { createControlChannel } from "../services/control-channel.js";
 import { createIdleRelease } from "../services/release-idle-groups.js";
-import { reapExpiredLeases } from "../services/reap-lost-machines.js";
+import { handleLostMachine, reapExpiredLeases } from "../services/reap-lost-machines.js";
+import { createElasticScaler } from "../services/scale-elastic-groups.js";
 import type { ServiceDeps } from "../services/service-deps.js";
 import { createRunnerToken, ensureAdmin } from "../services/users.js";
 import { createApp } from "./create-app.js";
@@ -78,6 +80,15 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       dataDir: config.dataDir,
       log,
     }),
+    slurm: createSlurmProvider({
+      serverUrl: () => url,
+      cliPath: CLI_PATH,
+      dataDir: config.dataDir,
+      pollMs: config.slurmPollMs,
+      // deps is made below; a pilot can only end after a group started, so it exists by then.
+      onMachineLost: (machineId, why) => handleLostMachine(deps, machineId, why),
+      log,
+    }),
   };
   const deps: ServiceDeps = {
     store,
@@ -112,8 +123,17 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     const token = readFileSync(adminTokenPath, "utf8").trim();
     writeSecretFile(config.writeCredentials, JSON.stringify({ url, token }, null, 2));
   }
-  await restartLocalGroups(deps, config.dataDir);
+  await restartGroups(deps, config.dataDir);
   const releaseIdle = createIdleRelease(deps);
+  const scaler = createElasticScaler(deps);
+  // Growth is pushed by queue events; this finds new elastic groups and releases idle machines.
+  const scaling = setInterval(
+    () =>
+      void scaler
+        .sweep()
+        .catch((error: unknown) => log("elastic sweep failed", { error: String(error) })),
+    Math.min(1_000, config.leaseMs / 4),
+  );
   const sweep = setInterval(
     () => {
       reapExpiredLeases(deps).catch((error: unknown) =>
@@ -129,6 +149,8 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     deps,
     async close() {
       clearInterval(sweep);
+      clearInterval(scaling);
+      scaler.close();
       await Promise.all(Object.values(providers).map((provider) => provider.close()));
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Long polls and log follows would hold the close open for up to a minute.
@@ -141,19 +163,26 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
   };
 }
 
-/** Local groups that were running when the server stopped get fresh machines. */
-async function restartLocalGroups(deps: ServiceDeps, dataDir: string): Promise<void> {
-  const local = deps.providers.local;
-  if (local === undefined) return;
+/** Groups that were running when the server stopped get fresh machines (their old ones ended). */
+async function restartGroups(deps: ServiceDeps, dataDir: string): Promise<void> {
   for (const group of await deps.store.listMachineGroups()) {
-    if (group.provider !== "local" || group.status !== "running") continue;
+    const provider = deps.providers[group.provider];
+    if (provider === undefined || group.status !== "running") continue;
     const machines = await deps.store.listMachines(group.name);
-    // Servers sharing a database each restart only the local groups whose machines they ran.
+    // Servers sharing a database each restart only the groups whose machines they started (both
+    // providers keep a directory per machine under the data dir).
     if (!machines.some((machine) => existsSync(join(dataDir, "machines", machine.id)))) continue;
     for (const machine of machines) {
       if (machine.status !== "stopped")
         await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
     }
-    await local.startMachines(group, group.numMachines, await createRunnerToken(deps, group.name));
+    await provider
+      .startMachines(group, group.numMachines, await createRunnerToken(deps, group.name))
+      .catch((error: unknown) =>
+        deps.log("could not restart the machines of a group", {
+          group: group.name,
+          error: String(error),
+        }),
+      );
   }
 }

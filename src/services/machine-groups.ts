@@ -3,7 +3,12 @@
 // its machines.
 import { FlotillaError, machineGroupNotFound } from "../domain/errors.js";
 import { createId } from "../domain/ids.js";
-import type { Machine, MachineGroup, Provider } from "../domain/machine-group.js";
+import {
+  DEFAULT_MAX_IDLE_MS,
+  type Machine,
+  type MachineGroup,
+  type Provider,
+} from "../domain/machine-group.js";
 import { DEFAULT_MACHINE_GROUP } from "../domain/task.js";
 import { isTerminalStatus } from "../domain/task-status.js";
 import { waitForEvent } from "../lib/event-hub.js";
@@ -17,6 +22,10 @@ export interface CreateMachineGroupRequest {
   readonly name?: string | undefined;
   readonly provider: Provider;
   readonly numMachines: number;
+  /** Elastic groups (checked by the protocol schema): see ElasticLimits. */
+  readonly minMachines?: number | undefined;
+  readonly maxMachines?: number | undefined;
+  readonly maxIdleMs?: number | undefined;
   readonly options?: Readonly<Record<string, unknown>> | undefined;
   readonly costPerHour?: number | undefined;
 }
@@ -51,7 +60,7 @@ export async function createMachineGroup(
     owner: principal.id,
     provider: request.provider,
     numMachines: request.numMachines,
-    options: request.options ?? {},
+    options: { ...request.options, ...elasticOptions(request) },
     costPerHour: request.costPerHour,
     createdAt: now,
   });
@@ -67,6 +76,16 @@ export async function createMachineGroup(
     );
   }
   return describeGroup(deps, group);
+}
+
+/** Elastic limits are stored with the provider options (domain ElasticLimits). */
+function elasticOptions(request: CreateMachineGroupRequest): Record<string, number> {
+  if (request.maxMachines === undefined) return {};
+  return {
+    minMachines: request.minMachines ?? 0,
+    maxMachines: request.maxMachines,
+    maxIdleMs: request.maxIdleMs ?? DEFAULT_MAX_IDLE_MS,
+  };
 }
 
 /** The embedded `default` group: one local machine per core, made on first use. */

@@ -84,3 +84,30 @@ async function killLostTask(deps: ServiceDeps, task: Task): Promise<void> {
   });
   publishTask(deps, killed);
 }
+
+/**
+ * A provider saw one of its machines end without being stopped (a Slurm pilot cancelled from
+ * outside, its node failed, its time limit came): its task goes back to the queue or fails at
+ * once, without waiting for the lease to expire, and the machine is marked lost.
+ */
+export async function handleLostMachine(
+  deps: ServiceDeps,
+  machineId: string,
+  why: string,
+): Promise<void> {
+  const machine = await deps.store.getMachine(machineId);
+  if (machine === undefined) return; // it never registered: no task can be on it
+  const active = await deps.store.listActiveTasks(machine.machineGroup);
+  for (const task of active.filter((candidate) => candidate.machine?.id === machineId)) {
+    try {
+      if (task.killRequestedAt !== undefined) await killLostTask(deps, task);
+      else await retryOrFail(deps, task, why);
+    } catch (error) {
+      // Raced with the machine's own last report: the task moved on, nothing to do.
+      deps.log("lost machine: task moved on", { taskId: task.id, error: String(error) });
+    }
+  }
+  if (machine.status !== "stopped")
+    await deps.store.updateMachine(machineId, { status: "lost", taskId: null });
+  deps.control.forget(machineId);
+}

@@ -26,6 +26,8 @@ export function createRecordingProvider(): RecordingProvider {
       return Promise.resolve([]);
     },
     stopMachines: () => Promise.resolve(),
+    stopMachine: () => Promise.resolve(),
+    listMachines: () => [],
     close: () => Promise.resolve(),
   };
 }

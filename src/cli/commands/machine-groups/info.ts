@@ -33,6 +33,12 @@ export function renderGroup(group: MachineGroupView, io: CliIo): string {
       ["status", group.status],
       ["provider", group.provider],
       ["machines", `${group.machines.filter(isUp).length} up of ${group.numMachines}`],
+      [
+        "elastic",
+        group.maxMachines === undefined
+          ? undefined
+          : `${group.minMachines ?? 0} to ${group.maxMachines} machines, idle release after ${group.maxIdleMs ?? "?"} ms`,
+      ],
       ["queued tasks", String(group.queued)],
       ["created", formatTime(group.createdAt, io.isTty)],
       [
@@ -62,6 +68,7 @@ function machineColumns(): Column<MachineView>[] {
     { header: "host", cell: (m) => m.host },
     { header: "status", cell: (m) => m.status },
     { header: "task", cell: (m) => optional(m.taskId), field: (m) => m.taskId ?? "" },
+    { header: "job", cell: (m) => optional(m.providerRef), field: (m) => m.providerRef ?? "" },
     { header: "cpus", cell: (m) => optional(m.cpus?.toString()), align: "right" },
     {
       header: "memory",

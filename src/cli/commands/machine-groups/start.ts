@@ -9,7 +9,10 @@ import { renderGroup } from "./info.js";
 
 interface StartOptions {
   provider: string;
-  numMachines: number;
+  numMachines?: number;
+  minMachines?: number;
+  maxMachines?: number;
+  maxIdleMs?: number;
   partition?: string;
   cpusPerMachine?: number;
   memoryMb?: number;
@@ -29,7 +32,22 @@ export function registerMachineGroupsStart(groups: Command, io: CliIo): void {
       "local (runner processes on the server's host) or slurm",
       "local",
     )
-    .option("-n, --num-machines <n>", "how many machines", integerAtLeast(1), 1)
+    .option(
+      "-n, --num-machines <n>",
+      "how many machines to start with (default 1, or --min-machines)",
+      integerAtLeast(0),
+    )
+    .option("--min-machines <n>", "elastic: the fewest machines (default 0)", integerAtLeast(0))
+    .option(
+      "--max-machines <n>",
+      "elastic: the most machines; the group grows while tasks wait",
+      integerAtLeast(1),
+    )
+    .option(
+      "--max-idle-ms <ms>",
+      "elastic: release a machine idle this long (default 60000)",
+      integerAtLeast(0),
+    )
     .option("--partition <partition>", "slurm: partition")
     .option("--cpus-per-machine <n>", "slurm: CPUs per machine", integerAtLeast(1))
     .option("--memory-mb <mb>", "slurm: memory per machine in MiB", integerAtLeast(1))
@@ -48,6 +66,7 @@ export function registerMachineGroupsStart(groups: Command, io: CliIo): void {
   withExamples(command, [
     "flotilla machine-groups start sweep -n 4",
     "flotilla resources start big --provider slurm -n 8 --partition short --time-limit 02:00:00",
+    "flotilla machine-groups start burst --provider slurm --max-machines 8 --max-idle-ms 120000",
   ]);
 }
 
@@ -75,7 +94,11 @@ function toRequest(name: string | undefined, options: StartOptions): CreateMachi
   return {
     ...(name === undefined ? {} : { name }),
     provider: options.provider,
-    numMachines: options.numMachines,
+    numMachines:
+      options.numMachines ?? (options.maxMachines === undefined ? 1 : (options.minMachines ?? 0)),
+    ...(options.minMachines === undefined ? {} : { minMachines: options.minMachines }),
+    ...(options.maxMachines === undefined ? {} : { maxMachines: options.maxMachines }),
+    ...(options.maxIdleMs === undefined ? {} : { maxIdleMs: options.maxIdleMs }),
     ...(Object.keys(given).length === 0 ? {} : { options: given }),
     ...(cost === undefined ? {} : { costPerHour: cost }),
   };
