@@ -5,6 +5,7 @@
 // through `onMachineLost` and replaced while its group runs.
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { FlotillaError } from "../domain/errors.js";
 import { createId } from "../domain/ids.js";
 import type { MachineGroup, MachineProvider } from "../domain/machine-group.js";
 import {
@@ -57,6 +58,21 @@ const PILOT_SCRIPT = `#!/bin/sh
 exec "$@"
 `;
 
+/** What sbatch says when it refuses the request itself (not when Slurm is down). */
+const REFUSED_REQUEST =
+  /invalid (partition|account|qos|--time|time limit|node|--mem)|requested node configuration is not available|requested time limit|memory required|memory specification|more processors requested than permitted/i;
+
+/** sbatch refusing the group's options is the user's to fix: INVALID_INPUT, with Slurm's words. */
+function asOptionsError(error: unknown, group: string): unknown {
+  if (!(error instanceof SlurmCommandError) || !REFUSED_REQUEST.test(error.stderr)) return error;
+  const said = error.stderr.trim().split("\n").slice(-2).join("; ");
+  return new FlotillaError(
+    "INVALID_INPUT",
+    `Slurm refused the options of machine group ${group} (${said}); check partition, account, cpusPerMachine, memoryMb and timeLimit against \`sinfo\` and start the group again`,
+    { cause: error },
+  );
+}
+
 export function createSlurmProvider(options: SlurmProviderOptions): MachineProvider {
   const run =
     options.run ?? ((command, env) => runSlurmCommand(command, { env, timeoutMs: 60_000 }));
@@ -107,7 +123,9 @@ export function createSlurmProvider(options: SlurmProviderOptions): MachineProvi
       account: asString(account),
     });
     const { jobId } = parseSbatchOutput(
-      await run(command, { ...process.env, FLOTILLA_TOKEN: token }),
+      await run(command, { ...process.env, FLOTILLA_TOKEN: token }).catch((error: unknown) => {
+        throw asOptionsError(error, group.name);
+      }),
     );
     let markGone = (): void => undefined;
     const gone = new Promise<void>((resolve) => (markGone = resolve));

@@ -69,6 +69,8 @@ export async function createMachineGroup(
     await provider.startMachines(group, group.numMachines, token);
   } catch (error) {
     await deps.store.setMachineGroupStatus(group.name, "terminated", deps.clock());
+    // The provider refused the group's options: the user's to fix, said as the provider said it.
+    if (error instanceof FlotillaError && error.code === "INVALID_INPUT") throw error;
     throw new FlotillaError(
       "UNAVAILABLE",
       `could not start the machines of ${group.name}: ${error instanceof Error ? error.message : String(error)}`,

@@ -114,6 +114,28 @@ describeWithSlurm("Slurm machine groups on a real cluster", () => {
     assert.deepEqual(await liveJobs(jobs), [], "terminate cancelled the pilots");
   });
 
+  it("options Slurm refuses (unknown partition, impossible memory) are a 400 in Slurm's words, and leave no group running", async () => {
+    for (const [name, options, said] of [
+      ["bad-partition", { partition: "no-such-partition" }, /Invalid partition/i],
+      ["bad-memory", { memoryMb: 999_999_999 }, /Memory specification|node configuration/i],
+    ] as const) {
+      const group = new MachineGroup({
+        name,
+        provider: "slurm",
+        numMachines: 1,
+        ...options,
+        client,
+      });
+      await assert.rejects(group.start(), (error: Error & { code?: string }) => {
+        assert.equal(error.code, "INVALID_INPUT");
+        assert.match(error.message, said);
+        assert.match(error.message, /check partition, account/);
+        return true;
+      });
+      assert.equal((await client.getMachineGroup(name)).status, "terminated");
+    }
+  });
+
   it("kills a running task: its process is gone and the pilot stays up", async () => {
     const group = new MachineGroup({ provider: "slurm", numMachines: 1, client });
     await group.start();
