@@ -3,11 +3,12 @@
 // tasks are all submitted first and run side by side, so the suite takes about as long as the
 // slowest case (GROMACS, a few seconds).
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { after, before, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { Flotilla, MachineGroup, simulators, type Task } from "../../src/sdk/index.js";
 import { startRealServer, type RealServer } from "../helpers/real-server.js";
 import { HOST_SIMULATORS, describeWithSimulators } from "../helpers/simulators-support.js";
@@ -174,3 +175,48 @@ describeWithSimulators(
     });
   },
 );
+
+// Containers: only where podman is (it is not on the machines this was written on). Skipped
+// loudly when absent, also under CI=true: podman is not part of what CI installs.
+function podmanVersion(): string | undefined {
+  try {
+    return execFileSync("podman", ["--version"], { encoding: "utf8" }).trim();
+  } catch {
+    return undefined;
+  }
+}
+const podman = podmanVersion();
+const IMAGE = process.env.FLOTILLA_TEST_LAMMPS_IMAGE ?? "docker.io/lammps/lammps:stable";
+
+describe("a recipe run in a container image", () => {
+  if (podman === undefined) {
+    process.stderr.write(
+      "\n*** SKIPPED a recipe run in a container image: podman is not on this host (skipped even with CI=true)\n\n",
+    );
+  }
+  it(
+    "runs the LAMMPS box in a podman image and gets log.lammps back",
+    { skip: podman === undefined ? "podman is not on this host" : false, timeout: 600_000 },
+    async () => {
+      const server = await startRealServer();
+      const client = new Flotilla({ url: server.url, token: server.token });
+      const group = new MachineGroup({ provider: "local", numMachines: 1, client });
+      const work = await mkdtemp(join(tmpdir(), "flotilla-podman-"));
+      try {
+        await group.start();
+        const task = await simulators
+          .lammps()
+          .run(input("lammps-lj"), { on: group, container: { image: IMAGE } });
+        const final = await task.wait();
+        assert.equal(final.status, "success", final.reason);
+        assert.equal(final.commands[0]?.[0], "podman");
+        const log = await readFile(join(await task.downloadOutputs(work), "log.lammps"), "utf8");
+        assert.match(log, /Loop time of [\d.]+ on \d+ procs for 500 steps/);
+      } finally {
+        await group.terminate().catch(() => undefined);
+        await server.close();
+        await rm(work, { recursive: true, force: true });
+      }
+    },
+  );
+});
