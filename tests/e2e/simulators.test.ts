@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, describe, it } from "node:test";
 import { Flotilla, MachineGroup, simulators, type Task } from "../../src/sdk/index.js";
+import { cliEnv, runCli } from "../cli/cli-harness.js";
 import { startRealServer, type RealServer } from "../helpers/real-server.js";
 import { HOST_SIMULATORS, describeWithSimulators } from "../helpers/simulators-support.js";
 
@@ -164,6 +165,28 @@ describeWithSimulators(
       assert.equal(final.exitCode, 0);
       assert.match(final.reason ?? "", /calculix reported an error although it exited 0/);
       assert.match(final.reason ?? "", /\*ERROR in readinput: cannot open file nothere\.inp/);
+    });
+
+    it("the CLI runs a recipe with --option, and tasks info and simulators list show versions", async () => {
+      const env = cliEnv(server, work);
+      const ran = await runCli(
+        ["run", "lammps", input("lammps-lj"), "--on", group.name!, "--option", 'vars={"T":1.1}'],
+        env,
+      );
+      assert.equal(ran.code, 0, ran.stderr);
+      const id = ran.stdout.trim();
+      const waited = await runCli(["tasks", "wait", id, "--exit-status"], env, {
+        timeoutMs: 60_000,
+      });
+      assert.equal(waited.code, 0, waited.stdout + waited.stderr);
+      const info = await runCli(["tasks", "info", id], env);
+      assert.match(info.stdout, new RegExp(`lammps ${HOST_SIMULATORS.lammps}`));
+      assert.match(info.stdout, /lmp -in in\.lj -var T 1\.1/);
+      const list = await runCli(["simulators", "list"], env);
+      assert.match(
+        list.stdout,
+        new RegExp(`calculix\\s+${group.name} \\(${HOST_SIMULATORS.calculix}\\)`),
+      );
     });
 
     it("simulators list shows the four with their versions on this group", async () => {
