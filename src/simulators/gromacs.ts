@@ -36,15 +36,16 @@ function grompp(mdp: string, options: RecipeCommandOptions): Command {
       `simulator ${NAME}: grompp needs options structure and topology (run() finds them next to ${mdp})`,
     );
   }
-  const maxwarn = options.maxwarn;
-  if (maxwarn !== undefined && !(Number.isInteger(maxwarn) && (maxwarn as number) >= 0)) {
+  const maxwarn: unknown = options.maxwarn;
+  const isCount = typeof maxwarn === "number" && Number.isInteger(maxwarn) && maxwarn >= 0;
+  if (maxwarn !== undefined && !isCount) {
     throw new InvalidInputError(
       `simulator ${NAME}: option maxwarn must be a non-negative integer, not ${JSON.stringify(maxwarn)}`,
     );
   }
   return [
     ...["gmx", "grompp", "-f", mdp, "-c", structure, "-p", topology, "-o", RUN_INPUT],
-    ...(maxwarn === undefined ? [] : ["-maxwarn", String(maxwarn)]),
+    ...(typeof maxwarn === "number" ? ["-maxwarn", String(maxwarn)] : []),
   ];
 }
 
