@@ -7,7 +7,7 @@ import { FlotillaError } from "../domain/errors.js";
 import type { RegisterResponse } from "../protocol/runner.js";
 import type { TaskView } from "../protocol/tasks.js";
 import { createBackoff, isTransientError, pause, retry } from "./backoff.js";
-import { describeHost, detectSimulators } from "./detect-simulators.js";
+import { describeHost } from "./detect-simulators.js";
 import { startHeartbeat } from "./heartbeat.js";
 import type { RunnerApi } from "./runner-api.js";
 import { startTask, type TaskContext, type TaskRun } from "./run-task.js";
@@ -25,9 +25,15 @@ export async function registerMachine(
   api: RunnerApi,
   config: RunnerConfig,
   machineId: string | undefined,
-  options: { signal?: AbortSignal; attempts?: number; log: (line: string) => void },
+  options: {
+    signal?: AbortSignal;
+    attempts?: number;
+    log: (line: string) => void;
+    /** What this host can run (detected once by the caller). */
+    simulators: Readonly<Record<string, string>>;
+  },
 ): Promise<RegisterResponse> {
-  const simulators = await detectSimulators();
+  const simulators = { ...options.simulators };
   const request = {
     machineGroup: config.machineGroup,
     host: hostname(),
@@ -109,6 +115,7 @@ async function recoverFromClaimError(options: ClaimLoopOptions, error: unknown):
       const answer = await registerMachine(options.api, options.config, options.machine.id, {
         signal: options.signal,
         log: options.log,
+        simulators: options.task.host?.simulators ?? {},
       });
       options.machine.id = answer.machineId;
       options.machine.heartbeatMs = answer.heartbeatMs;

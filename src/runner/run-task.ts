@@ -2,6 +2,7 @@
 // directory, report started, run the commands in order (stop at the first non-zero exit), collect
 // and upload the outputs, report finish. A kill or a lost lease can cut in at any step.
 import { mkdir, rm } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { FlotillaError } from "../domain/errors.js";
 import {
@@ -14,11 +15,13 @@ import type { FinishRequest } from "../protocol/runner.js";
 import type { TaskView } from "../protocol/tasks.js";
 import { isTransientError, retry } from "./backoff.js";
 import type { Executor } from "./executor.js";
+import { missingSimulator, prepareForHost, type HostFacts } from "./host-commands.js";
 import { collectOutputs, snapshotInputs, type HashedFile, type InputSnapshot } from "./outputs.js";
 import type { RunnerApi } from "./runner-api.js";
 import { runCommands } from "./run-commands.js";
 import { createTaskState, type TaskDirs, type TaskState } from "./task-state.js";
-import { openTaskLogs } from "./task-logs.js";
+import { openTaskLogs, type TaskLogs } from "./task-logs.js";
+import { findRecipe } from "../simulators/catalog.js";
 
 export interface TaskContext {
   readonly api: RunnerApi;
@@ -27,6 +30,8 @@ export interface TaskContext {
   readonly workDir: string;
   readonly executor: Executor;
   readonly log: (line: string) => void;
+  /** What the host can run; without it, placeholders get this process's view and nothing is checked. */
+  readonly host?: HostFacts | undefined;
 }
 
 /** A task being run; `done` resolves when it is finished or dropped (it never rejects). */
@@ -52,7 +57,9 @@ export function taskDirsFor(workDir: string, task: Pick<TaskView, "id" | "attemp
 }
 
 export function startTask(ctx: TaskContext, task: TaskView): TaskRun {
-  const state = createTaskState(task, taskDirsFor(ctx.workDir, task), ctx.log);
+  const dirs = taskDirsFor(ctx.workDir, task);
+  const host = ctx.host ?? { cpus: availableParallelism(), environmentScripts: {}, simulators: {} };
+  const state = createTaskState(prepareForHost(task, dirs.workingDir, host), dirs, ctx.log);
   const done = runTask(ctx, state).catch((error: unknown) => {
     ctx.log(`task ${task.id}: runner error: ${describe(error)}`);
   });
@@ -81,6 +88,10 @@ async function runTask(ctx: TaskContext, state: TaskState): Promise<void> {
 
 /** The report to finish with, or undefined when the task was dropped. */
 async function prepareAndRun(ctx: TaskContext, state: TaskState): Promise<Report | undefined> {
+  // Claimed by a machine that lacks the simulator (a group whose machines had not registered
+  // when the task was submitted): fail it with the reason rather than "command not found".
+  const missing = ctx.host === undefined ? undefined : missingSimulator(state.task, ctx.host);
+  if (missing !== undefined) return { outcome: "error", reason: missing };
   const prepared = await guard(state, () => downloadInput(ctx, state));
   if (state.ending() !== undefined) return endedEarly(state);
   if ("error" in prepared) return { outcome: "error", reason: prepared.error };
@@ -101,11 +112,15 @@ async function prepareAndRun(ctx: TaskContext, state: TaskState): Promise<Report
   const uploaded = await guard(state, () => uploadOutputs(ctx, state, prepared.inputs));
   if (state.ending() !== undefined) return endedEarly(state, computationMs);
   if ("error" in uploaded) return { outcome: "error", reason: uploaded.error, computationMs };
+  const solverError = findRecipe(state.task.simulator)?.findError?.(logs.outputTails());
+  const failedAnyway = ran.exitCode === 0 && solverError !== undefined;
   return {
-    outcome: "exited",
+    outcome: failedAnyway ? "error" : "exited",
     ...(ran.exitCode === undefined ? {} : { exitCode: ran.exitCode }),
     ...(ran.signal === undefined ? {} : { signal: ran.signal }),
-    ...(ran.exitCode === 0 ? {} : { reason: logs.stderrTail() }),
+    ...(ran.exitCode === 0 && !failedAnyway
+      ? {}
+      : { reason: failureReason(state.task.simulator, ran.exitCode, solverError, logs) }),
     computationMs,
     outputUploadMs: uploaded.outputUploadMs,
     manifest: uploaded.manifest.map(({ path, size, sha256, mtimeMs }) => ({
@@ -115,6 +130,22 @@ async function prepareAndRun(ctx: TaskContext, state: TaskState): Promise<Report
       mtimeMs,
     })),
   };
+}
+
+/** The solver's own error when its recipe finds one, else the tail of stderr (or stdout). */
+function failureReason(
+  simulator: string,
+  exitCode: number | undefined,
+  solverError: string | undefined,
+  logs: TaskLogs,
+): string {
+  if (solverError !== undefined && exitCode === 0) {
+    return `${simulator} reported an error although it exited 0:\n${solverError}`;
+  }
+  if (solverError !== undefined) return solverError;
+  const stderr = logs.stderrTail();
+  if (stderr.trim() !== "") return stderr;
+  return logs.outputTails().stdout.split("\n").slice(-20).join("\n");
 }
 
 /** POST started; false when the task was killed meanwhile (LeaseLost when taken away). */

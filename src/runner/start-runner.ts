@@ -12,6 +12,7 @@ import {
   type MachineIdentity,
 } from "./claim-loop.js";
 import { runControlLoop, type ControlHandlers } from "./control.js";
+import { describeHost, detectHostSimulators } from "./detect-simulators.js";
 import { createProcessExecutor, type Executor } from "./executor.js";
 import { introspectTask } from "./introspect.js";
 import { createRunnerApi } from "./runner-api.js";
@@ -42,7 +43,12 @@ export async function startRunner(
   // Task dirs left by an earlier runner with this work dir belong to tasks long requeued.
   await rm(join(config.workDir, "tasks"), { recursive: true, force: true });
   await mkdir(join(config.workDir, "tasks"), { recursive: true });
-  const registered = await registerMachine(api, config, config.machineId, { log });
+  const detected = await detectHostSimulators();
+  const host = { cpus: describeHost().cpus, ...detected };
+  const registered = await registerMachine(api, config, config.machineId, {
+    log,
+    simulators: detected.simulators,
+  });
   const machine: MachineIdentity = {
     id: registered.machineId,
     heartbeatMs: registered.heartbeatMs,
@@ -54,7 +60,12 @@ export async function startRunner(
     api,
     config,
     machine,
-    task: { workDir: config.workDir, executor: options.executor ?? createProcessExecutor(), log },
+    task: {
+      workDir: config.workDir,
+      executor: options.executor ?? createProcessExecutor(),
+      log,
+      host,
+    },
     signal: stopping.signal,
     log,
   });

@@ -1,5 +1,5 @@
 // Where a task's stdout and stderr go: a file on the machine (for `tail`), the server (shipped
-// in order, batched), and for stderr a small in-memory tail that becomes the failure reason.
+// in order, batched), and a small in-memory tail of each that becomes the failure reason.
 import { createWriteStream, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import type { FlotillaError } from "../domain/errors.js";
@@ -8,6 +8,8 @@ import type { LogStream, RunnerApi } from "./runner-api.js";
 
 const STDERR_TAIL_BYTES = 4096;
 const STDERR_TAIL_LINES = 20;
+// What a recipe's findError looks at: solvers print their error then a few lines more.
+const OUTPUT_TAIL_BYTES = 16_384;
 
 export interface TaskLogsOptions {
   readonly api: RunnerApi;
@@ -23,6 +25,8 @@ export interface TaskLogs {
   write(stream: LogStream, chunk: Buffer): void;
   /** The last ~20 lines (at most 4 KB) of stderr. */
   stderrTail(): string;
+  /** The last 16 KB of each stream, for a recipe's findError. */
+  outputTails(): { stdout: string; stderr: string };
   /** Flushes to the server and closes the files. */
   close(): Promise<void>;
 }
@@ -46,15 +50,18 @@ export function openTaskLogs(options: TaskLogsOptions): TaskLogs {
     stdout: shipper("stdout"),
     stderr: shipper("stderr"),
   };
-  let tail = Buffer.alloc(0);
+  const tails: Record<LogStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
   return {
     write(stream, chunk) {
       files[stream].write(chunk);
       shippers[stream].write(chunk);
-      if (stream === "stderr") tail = Buffer.concat([tail, chunk]).subarray(-STDERR_TAIL_BYTES);
+      tails[stream] = Buffer.concat([tails[stream], chunk]).subarray(-OUTPUT_TAIL_BYTES);
+    },
+    outputTails() {
+      return { stdout: tails.stdout.toString("utf8"), stderr: tails.stderr.toString("utf8") };
     },
     stderrTail() {
-      const lines = tail.toString("utf8").split("\n");
+      const lines = tails.stderr.subarray(-STDERR_TAIL_BYTES).toString("utf8").split("\n");
       if (lines[lines.length - 1] === "") lines.pop();
       return lines.slice(-STDERR_TAIL_LINES).join("\n");
     },

@@ -3,15 +3,22 @@
  * `run()`, which returns as soon as the input is uploaded (the task is then `in-queue`).
  * Everything that can be checked locally is checked before anything is created on the server.
  */
-import { readdir, stat } from "node:fs/promises";
-import { isAbsolute, join, normalize, resolve } from "node:path";
+import { readFile, readdir, stat } from "node:fs/promises";
+import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { InvalidInputError, NotFoundError } from "../domain/errors.js";
 import { DEFAULT_MACHINE_GROUP, type Command } from "../domain/task.js";
 import { CreateTaskRequest } from "../protocol/tasks.js";
+import { calculix } from "../simulators/calculix.js";
 import { RECIPES, findRecipe, recipeNames } from "../simulators/catalog.js";
 import { custom } from "../simulators/custom.js";
+import { gromacs } from "../simulators/gromacs.js";
+import { lammps } from "../simulators/lammps.js";
+import { openfoam } from "../simulators/openfoam.js";
 import {
+  containerCommand,
   findMainInputCandidates,
+  type ContainerRuntime,
+  type InputListing,
   type MainInputSpec,
   type SimulatorRecipe,
 } from "../simulators/recipe.js";
@@ -34,8 +41,18 @@ export interface RunOptions {
   readonly killGraceMs?: number | undefined;
   /** The main input file, relative to the input directory (recipes that have one). */
   readonly mainFile?: string | undefined;
-  /** Recipe-specific options, handed to the recipe's default commands. */
+  /**
+   * Recipe-specific options, handed to the recipe's default commands: `np` (MPI ranks, a number
+   * or "cpus") for gromacs, lammps and openfoam; `vars` for lammps; `structure`, `topology`,
+   * `maxwarn`, `mdrunArgs` for gromacs; `application` for openfoam; `args` for lammps/calculix.
+   */
   readonly options?: Readonly<Record<string, unknown>> | undefined;
+  /**
+   * Run every command in a container image instead of the machine's own binaries: `podman run`
+   * (default) or `apptainer exec`, with the task's working directory mounted at the same path.
+   * The machines need the runtime, not the simulator.
+   */
+  readonly container?: { readonly image: string; readonly runtime?: ContainerRuntime } | undefined;
   /** The client to use; the group's client or the default client otherwise. */
   readonly client?: Flotilla | undefined;
   /** Cancels the submission (a created task is then killed). */
@@ -82,14 +99,17 @@ export class Simulator {
    */
   async run(inputDir: string, options: RunOptions = {}): Promise<Task> {
     const dir = await checkInputDir(inputDir);
-    const commands = await this.#commandsFor(dir, options);
+    const planned = await this.#commandsFor(dir, options);
+    const env = { ...planned.env, ...options.env };
+    const envOrNone = Object.keys(env).length === 0 ? undefined : env;
+    const commands = inContainer(planned.commands, options.container, Object.keys(env));
     const groupName = typeof options.on === "string" ? options.on : undefined;
     const request = checkCreateRequest({
       simulator: this.recipe.name,
       commands,
       machineGroup: groupName,
       project: options.project,
-      env: options.env,
+      env: envOrNone,
       killGraceMs: options.killGraceMs,
     });
     const { client, machineGroup } = await prepareTarget(options);
@@ -121,20 +141,30 @@ export class Simulator {
     }
   }
 
-  async #commandsFor(dir: string, options: RunOptions): Promise<Command[]> {
-    const mainInput = this.recipe.mainInput;
+  async #commandsFor(
+    dir: string,
+    options: RunOptions,
+  ): Promise<{ commands: Command[]; env: Record<string, string> }> {
+    const recipe = this.recipe;
+    const mainInput = recipe.mainInput;
     let mainFile = options.mainFile;
     if (mainFile !== undefined) await checkGivenMainFile(dir, mainFile, mainInput);
     if (options.commands !== undefined) {
       if (options.commands.length === 0) throw this.#noCommands();
-      return options.commands.map((command, index) => copyCommand(command, index));
+      const commands = options.commands.map((command, index) => copyCommand(command, index));
+      return { commands, env: {} };
     }
+    const listing = await listInput(dir);
     if (mainInput !== undefined && mainFile === undefined) {
-      mainFile = await findMainFile(dir, this.recipe.name, mainInput);
+      mainFile = findMainFile(listing, recipe.name, mainInput);
     }
-    const commands = this.recipe.defaultCommands({ ...options.options, mainFile });
+    let recipeOptions = { ...options.options, mainFile };
+    if (recipe.inspectInput !== undefined) {
+      recipeOptions = { ...recipeOptions, ...(await recipe.inspectInput(listing, recipeOptions)) };
+    }
+    const commands = recipe.defaultCommands(recipeOptions);
     if (commands.length === 0) throw this.#noCommands();
-    return commands;
+    return { commands, env: recipe.defaultEnv?.(recipeOptions) ?? {} };
   }
 
   #noCommands(): InvalidInputError {
@@ -159,6 +189,14 @@ export class Simulator {
 export const simulators = {
   /** Runs your own commands as given. */
   custom: (): Simulator => new Simulator(custom),
+  /** GROMACS: `gmx mdrun` on a .tpr, or grompp + mdrun from a .mdp, .gro and .top. */
+  gromacs: (): Simulator => new Simulator(gromacs),
+  /** OpenFOAM: the case's Allrun, or blockMesh + the controlDict's application. */
+  openfoam: (): Simulator => new Simulator(openfoam),
+  /** LAMMPS: `lmp -in <input script>`, with `vars` as `-var name value`. */
+  lammps: (): Simulator => new Simulator(lammps),
+  /** CalculiX: `ccx -i <job>` on the input's .inp file. */
+  calculix: (): Simulator => new Simulator(calculix),
   /** The simulator called `name`; SIMULATOR_NOT_FOUND when there is none. */
   get: (name: string): Simulator => {
     const recipe = findRecipe(name);
@@ -218,10 +256,39 @@ async function checkGivenMainFile(
   }
 }
 
-async function findMainFile(dir: string, simulator: string, spec: MainInputSpec): Promise<string> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((entry) => entry.isFile()).map((entry) => entry.name);
-  const found = findMainInputCandidates(spec, names);
+// Every regular file of the input, relative with "/" (what recipes match and inspect).
+async function listInput(dir: string): Promise<InputListing> {
+  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+  const files = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(dir, join(entry.parentPath, entry.name)).split(sep).join("/"))
+    .sort();
+  return { dir, files, readText: (path) => readFile(join(dir, path), "utf8") };
+}
+
+function inContainer(
+  commands: readonly Command[],
+  container: RunOptions["container"],
+  envKeys: readonly string[],
+): Command[] {
+  if (container === undefined) return [...commands];
+  if (typeof container.image !== "string" || container.image.trim() === "") {
+    throw new InvalidInputError(
+      'run option container.image must name an image, e.g. { image: "docker.io/lammps/lammps:stable" }',
+    );
+  }
+  const runtime = container.runtime ?? "podman";
+  if (runtime !== "podman" && runtime !== "apptainer") {
+    throw new InvalidInputError(
+      `run option container.runtime must be podman or apptainer, not ${JSON.stringify(runtime)}`,
+    );
+  }
+  return commands.map((argv) => containerCommand(runtime, container.image, argv, envKeys));
+}
+
+function findMainFile(listing: InputListing, simulator: string, spec: MainInputSpec): string {
+  const dir = listing.dir;
+  const found = findMainInputCandidates(spec, listing.files);
   const [only] = found;
   if (only !== undefined && found.length === 1) return only;
   if (found.length === 0) {

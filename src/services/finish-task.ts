@@ -117,7 +117,7 @@ function exitReason(report: FinishReport): string {
       ? `exit code ${report.exitCode ?? "unknown"}`
       : `killed by signal ${report.signal}`;
   const tail = report.reason?.trimEnd();
-  return tail === undefined || tail === "" ? how : `${how}; stderr ends with:\n${tail}`;
+  return tail === undefined || tail === "" ? how : `${how}; the output ends with:\n${tail}`;
 }
 
 function describeManifestMismatch(

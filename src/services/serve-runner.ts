@@ -9,6 +9,7 @@ import { waitForEvent } from "../lib/event-hub.js";
 import { requireRunner, type Principal } from "./principal.js";
 import type { ControlMessage, ControlReply } from "./control-channel.js";
 import type { ServiceDeps } from "./service-deps.js";
+import { versionOnMachine } from "./simulator-availability.js";
 import { publishTask } from "./task-events.js";
 
 export interface RegisterMachineRequest {
@@ -110,10 +111,15 @@ export async function claimTask(
   }
   const queueMs =
     claimed.inputUploadedAt === undefined ? undefined : deps.clock() - claimed.inputUploadedAt;
+  // The version that runs is the claiming machine's (shown by `tasks info`).
+  const simulatorVersion = versionOnMachine(machine, claimed.simulator);
   const withMetrics =
-    queueMs === undefined
+    queueMs === undefined && simulatorVersion === undefined
       ? claimed
-      : await deps.store.patchTask(claimed.id, { metrics: { queueMs } });
+      : await deps.store.patchTask(claimed.id, {
+          ...(queueMs === undefined ? {} : { metrics: { queueMs } }),
+          ...(simulatorVersion === undefined ? {} : { simulatorVersion }),
+        });
   publishTask(deps, withMetrics);
   return withMetrics;
 }

@@ -7,6 +7,7 @@ import { DEFAULT_MACHINE_GROUP, DEFAULT_PROJECT, type Command, type Task } from 
 import { ensureDefaultMachineGroup } from "./machine-groups.js";
 import { getVisibleTask, requireUser, type Principal } from "./principal.js";
 import type { ServiceDeps } from "./service-deps.js";
+import { checkSimulatorAvailable } from "./simulator-availability.js";
 import { publishTask } from "./task-events.js";
 
 export interface SubmitTaskRequest {
@@ -48,6 +49,7 @@ export async function submitTask(
       `machine group ${groupName} is ${group.status}; start a new group and submit to it`,
     );
   }
+  await checkSimulatorAvailable(deps, groupName, request);
   const now = deps.clock();
   return deps.store.createTask({
     id: createId(now),

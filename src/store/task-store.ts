@@ -25,6 +25,8 @@ export interface NewTask {
 
 /** Fields a transition may set alongside the status. `null` clears a field. */
 export interface TaskPatch {
+  /** The version of the simulator on the machine that runs the task. */
+  simulatorVersion?: string | null;
   machine?: { id: string; host: string } | null;
   attempt?: number;
   exitCode?: number | null;

@@ -276,7 +276,7 @@ describe("simulators", () => {
       (error: unknown) =>
         error instanceof FlotillaError &&
         error.code === "SIMULATOR_NOT_FOUND" &&
-        /use one of: custom/.test(error.message),
+        /use one of: .*\bcustom\b/.test(error.message),
     );
   });
 });

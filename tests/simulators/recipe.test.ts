@@ -91,7 +91,9 @@ describe("catalog", () => {
 
   it("gives every recipe default commands that are argv arrays of non-empty strings", () => {
     for (const recipe of RECIPES) {
-      const mainFile = recipe.mainInput === undefined ? undefined : "main.input";
+      // A name each recipe's first pattern matches ("*.inp" → "case.inp").
+      const pattern = recipe.mainInput?.patterns[0];
+      const mainFile = pattern?.replace(/\*/g, "case").replace(/\?/g, "1");
       for (const command of recipe.defaultCommands({ mainFile, cpus: 4 })) {
         assert.ok(command.length > 0, `${recipe.name}: an empty command`);
         for (const arg of command)

@@ -235,5 +235,12 @@ export function describeTasks(ctx: StoreContext): void {
       assertNoNulls(patched);
       assert.deepEqual(await ctx.store.getTask(task.id), patched);
     });
+
+    it("patchTask records the simulator version that runs the task, over the one asked for", async () => {
+      const task = await ctx.store.createTask(newTask({ simulatorVersion: "2022" }));
+      const patched = await ctx.store.patchTask(task.id, { simulatorVersion: "2022.5-Debian" });
+      assert.equal(patched.simulatorVersion, "2022.5-Debian");
+      assert.deepEqual(await ctx.store.getTask(task.id), patched);
+    });
   });
 }

@@ -14,6 +14,8 @@ interface RunOptions {
   project?: string;
   env?: string[];
   mainFile?: string;
+  option?: Record<string, unknown>;
+  containerImage?: string;
   wait?: boolean;
 }
 
@@ -32,6 +34,12 @@ export function registerRun(program: Command, io: CliIo): void {
       collectEnv,
     )
     .option("--main-file <file>", "the main input file, for recipes that need one")
+    .option(
+      "-o, --option <KEY=VALUE>",
+      "recipe option, VALUE as JSON or text: np=4, vars='{\"T\":1.5}' (repeatable)",
+      collectOption,
+    )
+    .option("--container-image <image>", "run the commands in this image with podman")
     .option("-w, --wait", "stream the task's output until it ends; exit 1 unless it succeeds")
     .action(async (simulator: string, inputDir: string, argv: string[], options: RunOptions) =>
       runTask(io, simulator, inputDir, argv, options),
@@ -40,8 +48,25 @@ export function registerRun(program: Command, io: CliIo): void {
     "flotilla run custom ./case -- python3 simulate.py --steps 1000",
     "flotilla run custom ./case --on big --project sweep -- sh -c './mesh && ./solve'",
     "flotilla run gromacs ./protein --wait",
+    "flotilla run lammps ./lj --option np=2 --option 'vars={\"T\":1.5}'",
     "ID=$(flotilla run custom ./case -- make run) && flotilla tasks wait $ID --exit-status",
   ]);
+}
+
+function collectOption(
+  value: string,
+  previous: Record<string, unknown> | undefined,
+): Record<string, unknown> {
+  const equals = value.indexOf("=");
+  if (equals < 1) throw new CliExit(EXIT.error, `--option ${value}: write it as KEY=VALUE`);
+  const text = value.slice(equals + 1);
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // not JSON: the text itself
+  }
+  return { ...previous, [value.slice(0, equals)]: parsed };
 }
 
 function collectEnv(value: string, previous: string[] | undefined): string[] {
@@ -72,6 +97,8 @@ async function runTask(
     commands: argv.length === 0 ? undefined : [argv],
     env: options.env === undefined ? undefined : env,
     mainFile: options.mainFile,
+    options: options.option,
+    container: options.containerImage === undefined ? undefined : { image: options.containerImage },
     client,
   });
   if (options.wait === true) return waitStreaming(io, client, task);

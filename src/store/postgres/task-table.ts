@@ -18,6 +18,7 @@ import { readTask, readTasks } from "./task-hydrator.js";
 type Client = pg.PoolClient;
 
 const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, "machine" | "metrics">, string> = {
+  simulatorVersion: "simulator_version",
   attempt: "attempt",
   exitCode: "exit_code",
   signal: "signal",

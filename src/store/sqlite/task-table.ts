@@ -14,6 +14,7 @@ import { createTaskHydrator } from "./task-hydrator.js";
 import { createTaskLister } from "./task-list.js";
 
 const PATCH_COLUMNS: Record<Exclude<keyof TaskPatch, "machine" | "metrics">, string> = {
+  simulatorVersion: "simulator_version",
   attempt: "attempt",
   exitCode: "exit_code",
   signal: "signal",

@@ -1,0 +1,43 @@
+// Suites that need real simulators on this host, and loud skips when they are missing: locally
+// the suite is skipped with the reason on stderr; with CI=true a missing simulator is a failure
+// (.ci/run installs them from Debian).
+import { describe, it } from "node:test";
+import { detectSimulators } from "../../src/runner/detect-simulators.js";
+import { findRecipe } from "../../src/simulators/catalog.js";
+
+/** What detection finds here, once per test process. */
+export const HOST_SIMULATORS = await detectSimulators();
+
+function missing(required: readonly string[]): string | undefined {
+  const absent = required.filter((name) => HOST_SIMULATORS[name] === undefined);
+  if (absent.length === 0) return undefined;
+  const what = absent
+    .map((name) => `${name} (${findRecipe(name)?.binaries.join(", ") ?? "?"})`)
+    .join(", ");
+  return `not on this host: ${what}; install with apt-get install gromacs openfoam lammps calculix-ccx openmpi-bin (see .ci/run)`;
+}
+
+/** Registers `register` as a suite when every simulator in `required` is on this host. */
+export function describeWithSimulators(
+  name: string,
+  required: readonly string[],
+  register: () => void,
+): void {
+  const reason = missing(required);
+  if (reason === undefined) {
+    describe(name, register);
+    return;
+  }
+  if (process.env.CI === "true") {
+    describe(name, () => {
+      it("needs real simulators (CI=true: a missing simulator is a failure)", () => {
+        throw new Error(reason);
+      });
+    });
+    return;
+  }
+  process.stderr.write(`\n*** SKIPPED ${name}: ${reason}\n\n`);
+  describe(name, () => {
+    it("needs real simulators", { skip: reason }, () => undefined);
+  });
+}
