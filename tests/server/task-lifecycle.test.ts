@@ -341,7 +341,7 @@ describe("lost machines", () => {
       assert.equal(await reapExpiredLeases(app.deps), 1);
       const second = await registerMachine(app, "aba", token);
       assert.equal((await second.claim())?.id, queued.id);
-      await assert.rejects(retryOrFail(app.deps, stale!, "stale sweep"), { code: "LEASE_LOST" });
+      await assert.rejects(retryOrFail(app.deps, stale, "stale sweep"), { code: "LEASE_LOST" });
       const task = await json<TaskView>(
         await app.request("GET", `/api/v1/tasks/${queued.id}`),
         200,
