@@ -26,6 +26,8 @@ export const ServerConfig = z.object({
   defaultGroupIdleMs: z.number().int().min(0),
   maxInputBytes: z.number().int().min(1),
   maxInputFiles: z.number().int().min(1),
+  /** A task still in `pending-input` this long after creation, with no upload running, fails. */
+  inputTimeoutMs: z.number().int().min(1000),
 });
 /** Settings of one server process. */
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -119,6 +121,12 @@ export function loadServerConfig(
       env.FLOTILLA_MAX_INPUT_FILES,
       "the environment",
       100_000,
+    ),
+    inputTimeoutMs: numberFrom(
+      "FLOTILLA_INPUT_TIMEOUT_MS",
+      env.FLOTILLA_INPUT_TIMEOUT_MS,
+      "the environment",
+      15 * 60_000,
     ),
   };
   const parsed = ServerConfig.safeParse(config);
