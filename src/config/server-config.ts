@@ -32,6 +32,8 @@ export const ServerConfig = z.object({
   maxInputFiles: z.number().int().min(1),
   /** How often the slurm provider asks squeue about its pilot jobs. */
   slurmPollMs: z.number().int().min(100),
+  /** A task still in `pending-input` this long after creation, with no upload running, fails. */
+  inputTimeoutMs: z.number().int().min(1000),
 });
 /** Settings of one server process. */
 export type ServerConfig = z.infer<typeof ServerConfig>;
@@ -152,6 +154,12 @@ export function loadServerConfig(
       env.FLOTILLA_SLURM_POLL_MS,
       "the environment",
       5_000,
+    ),
+    inputTimeoutMs: numberFrom(
+      "FLOTILLA_INPUT_TIMEOUT_MS",
+      env.FLOTILLA_INPUT_TIMEOUT_MS,
+      "the environment",
+      15 * 60_000,
     ),
   };
   const parsed = ServerConfig.safeParse(config);

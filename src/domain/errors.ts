@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   "PAYLOAD_TOO_LARGE",
   "MACHINE_UNREACHABLE",
   "UNAVAILABLE",
+  "STORAGE_FULL",
   "INTERNAL",
 ] as const;
 

@@ -47,7 +47,7 @@ export function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /** Errors worth retrying: the server unreachable or failing, not a refusal it meant. */
 export function isTransientError(error: unknown): boolean {
   if (!(error instanceof FlotillaError)) return true;
-  return error.code === "UNAVAILABLE" || error.code === "INTERNAL";
+  return error.code === "UNAVAILABLE" || error.code === "INTERNAL" || error.code === "STORAGE_FULL";
 }
 
 export interface RetryOptions extends BackoffOptions {

@@ -32,8 +32,9 @@ export function createLogShipper(options: LogShipperOptions): LogShipper {
 
   const sendBatch = async (batch: Buffer): Promise<void> => {
     try {
-      // A few tries over ~15 s: longer outages lose this batch rather than stall the task.
-      await retry(() => options.send(batch), { attempts: 8, initialMs: 200, maxMs: 5_000 });
+      // Tries over about a minute (a server restart); longer outages lose this batch rather than
+      // stall the task.
+      await retry(() => options.send(batch), { attempts: 16, initialMs: 200, maxMs: 5_000 });
     } catch (error) {
       if (error instanceof FlotillaError && error.code === "LEASE_LOST") {
         stopped = true;

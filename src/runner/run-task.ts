@@ -43,6 +43,12 @@ export interface TaskRun {
 /** The end the runner reports, without machineId (added when sending). */
 type Report = Omit<FinishRequest, "machineId">;
 
+/**
+ * Tries of each call to the server (backoff 200 ms doubling to 5 s): about a minute, so a
+ * server that crashes and restarts (or is restarted by hand) does not cost the task.
+ */
+const SERVER_OUTAGE_ATTEMPTS = 16;
+
 /** Thrown inside the phases once the server has given the task to another machine. */
 class LeaseLost extends Error {}
 
@@ -162,7 +168,10 @@ async function reportStarted(
   };
   try {
     await guard(state, () =>
-      retry(() => ctx.api.started(state.task.id, request), { attempts: 6, signal: state.signal }),
+      retry(() => ctx.api.started(state.task.id, request), {
+        attempts: SERVER_OUTAGE_ATTEMPTS,
+        signal: state.signal,
+      }),
     );
     return true;
   } catch (error) {
@@ -266,7 +275,7 @@ async function uploadOutputs(
           state.signal,
         ),
       {
-        attempts: 5,
+        attempts: SERVER_OUTAGE_ATTEMPTS,
         signal: state.signal,
         isRetryable: (error) => !(error instanceof FlotillaError && error.code === "LEASE_LOST"),
         onRetry: (error) =>
@@ -287,7 +296,9 @@ async function sendFinish(ctx: TaskContext, state: TaskState, report: Report): P
   }
   try {
     // Not tied to state.signal: a kill must still be reported once the group is gone.
-    await guard(state, () => retry(() => ctx.api.finish(state.task.id, request), { attempts: 10 }));
+    await guard(state, () =>
+      retry(() => ctx.api.finish(state.task.id, request), { attempts: SERVER_OUTAGE_ATTEMPTS }),
+    );
     ctx.log(
       `task ${state.task.id}: finished (${report.outcome}${report.exitCode === undefined ? "" : `, exit code ${report.exitCode}`})`,
     );

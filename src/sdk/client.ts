@@ -36,6 +36,7 @@ import {
 } from "../protocol/tasks.js";
 import { ensureDefaultServer } from "./embedded.js";
 import { HttpClient, type ServerConnection } from "./http-client.js";
+import { uploadWithRetry } from "./upload-retry.js";
 
 /** Filters and paging of {@link Flotilla.listTasks}. */
 export interface ListTasksOptions {
@@ -139,9 +140,18 @@ export class Flotilla {
 
   /**
    * Streams `inputDir` as a tar.gz to the task (`PUT /tasks/:id/input`); the task is then
-   * `in-queue`. The archive is packed while it is sent, never held in memory whole.
+   * `in-queue`. The archive is packed while it is sent, never held in memory whole. An upload cut
+   * by an unreachable server is sent again (for about a minute).
    */
   async uploadInput(id: string, inputDir: string, options: CallOptions = {}): Promise<TaskView> {
+    return uploadWithRetry(
+      () => this.#uploadOnce(id, inputDir, options),
+      () => this.getTask(id, options),
+      options.signal,
+    );
+  }
+
+  async #uploadOnce(id: string, inputDir: string, options: CallOptions): Promise<TaskView> {
     const archive = packDirectory(inputDir, { gzip: true });
     let packError: Error | undefined;
     archive.once("error", (error) => (packError = error));

@@ -27,6 +27,7 @@ export const HTTP_STATUS: Readonly<Record<ErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   MACHINE_UNREACHABLE: 504,
   UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
   INTERNAL: 500,
 };
 
@@ -40,6 +41,19 @@ export function toErrorResponse(
     if (error.code === "INTERNAL") log("internal error", { error: describe(error) });
     return { status: HTTP_STATUS[error.code], body };
   }
+  if (isStorageFull(error)) {
+    log("storage full", { error: describe(error) });
+    return {
+      status: HTTP_STATUS.STORAGE_FULL,
+      body: {
+        error: {
+          code: "STORAGE_FULL",
+          message:
+            "the server's disk is full (its data dir has no space left); nothing was stored, free some space on the server and retry",
+        },
+      },
+    };
+  }
   log("unexpected error", { error: describe(error) });
   return {
     status: 500,
@@ -47,6 +61,16 @@ export function toErrorResponse(
       error: { code: "INTERNAL", message: "internal server error; the server log has the details" },
     },
   };
+}
+
+/** ENOSPC/EDQUOT from the file system, SQLITE_FULL from the store, anywhere in the cause chain. */
+function isStorageFull(error: unknown): boolean {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return true;
+    current = current.cause;
+  }
+  return false;
 }
 
 function describe(error: unknown): string {

@@ -19,6 +19,7 @@ import type { MachineProvider } from "../domain/machine-group.js";
 import { createLocalProvider } from "../providers/local.js";
 import { createSlurmProvider } from "../providers/slurm.js";
 import { createControlChannel } from "../services/control-channel.js";
+import { expireStalledInputs } from "../services/expire-stalled-inputs.js";
 import { createIdleRelease } from "../services/release-idle-groups.js";
 import { handleLostMachine, reapExpiredLeases } from "../services/reap-lost-machines.js";
 import { createElasticScaler } from "../services/scale-elastic-groups.js";
@@ -105,6 +106,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       defaultGroupMachines: config.defaultGroupMachines,
       defaultGroupIdleMs: config.defaultGroupIdleMs,
       archiveLimits: { maxBytes: config.maxInputBytes, maxFiles: config.maxInputFiles },
+      inputTimeoutMs: config.inputTimeoutMs,
     },
     log,
   };
@@ -140,6 +142,9 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
         log("lease sweep failed", { error: String(error) }),
       );
       releaseIdle().catch((error: unknown) => log("idle release failed", { error: String(error) }));
+      expireStalledInputs(deps).catch((error: unknown) =>
+        log("input expiry failed", { error: String(error) }),
+      );
     },
     Math.max(250, Math.floor(config.leaseMs / 4)),
   );

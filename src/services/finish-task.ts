@@ -79,7 +79,13 @@ export async function finishTask(
       },
     },
   });
-  await deps.store.updateMachine(machineId, { status: "idle", taskId: null, lastSeenAt: now });
+  // A machine the server stopped (replaced after a restart) finishes its task but stays stopped.
+  const stopped = (await deps.store.getMachine(machineId))?.status === "stopped";
+  await deps.store.updateMachine(machineId, {
+    status: stopped ? "stopped" : "idle",
+    taskId: null,
+    lastSeenAt: now,
+  });
   publishTask(deps, finished);
   return finished;
 }

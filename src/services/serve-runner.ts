@@ -82,6 +82,14 @@ export async function claimTask(
   signal?: AbortSignal,
 ): Promise<Task | undefined> {
   const machine = await getOwnMachine(deps, principal, machineId);
+  if (machine.status === "stopped") {
+    // A runner the server replaced (it restarted after a crash and started fresh machines):
+    // it may finish the task it holds, but must not take new ones.
+    throw new FlotillaError(
+      "MACHINE_GROUP_TERMINATED",
+      `machine ${machineId} was stopped and replaced by the server; this runner should exit`,
+    );
+  }
   await deps.store.updateMachine(machineId, {
     lastSeenAt: deps.clock(),
     status: "idle",
@@ -215,7 +223,7 @@ export async function heartbeat(
   const now = deps.clock();
   await deps.store.updateMachine(machineId, { lastSeenAt: now });
   const group = await deps.store.getMachineGroup(machine.machineGroup);
-  const stop = group?.status !== "running";
+  const stop = group?.status !== "running" || machine.status === "stopped";
   if (taskId === undefined) return { killRequested: false, stop };
   const task = await deps.store.renewLease(taskId, machineId, now + deps.settings.leaseMs);
   return { killRequested: task.killRequestedAt !== undefined, stop };

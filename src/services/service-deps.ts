@@ -20,6 +20,11 @@ export interface ServiceSettings {
   /** The `default` group is released after this long without a task. */
   readonly defaultGroupIdleMs: number;
   readonly archiveLimits: { readonly maxBytes: number; readonly maxFiles: number };
+  /**
+   * A task left in `pending-input` this long after creation with no upload running (the client
+   * went away, or the server restarted mid-upload) ends `failed`. Default 15 minutes.
+   */
+  readonly inputTimeoutMs?: number;
 }
 
 export interface TaskEvents {

@@ -65,6 +65,18 @@ export async function submitTask(
   });
 }
 
+const uploads = new WeakMap<ServiceDeps, Set<string>>();
+
+/** Ids of the tasks whose input is being received right now by this server process. */
+export function uploadsInProgress(deps: ServiceDeps): Set<string> {
+  let set = uploads.get(deps);
+  if (set === undefined) {
+    set = new Set();
+    uploads.set(deps, set);
+  }
+  return set;
+}
+
 /** Stores the streamed input archive and queues the task. */
 export async function receiveInput(
   deps: ServiceDeps,
@@ -82,6 +94,8 @@ export async function receiveInput(
     );
   }
   let stored: { bytes: number; files: number; archiveBytes: number };
+  const uploading = uploadsInProgress(deps);
+  uploading.add(taskId);
   try {
     stored = await deps.blobs.writeInput(taskId, body, deps.settings.archiveLimits);
   } catch (error) {
@@ -89,6 +103,8 @@ export async function receiveInput(
       await failRejectedInput(deps, task, error.message);
     }
     throw error;
+  } finally {
+    uploading.delete(taskId);
   }
   const now = deps.clock();
   const queued = await deps.store.transitionTask(taskId, {

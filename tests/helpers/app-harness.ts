@@ -50,8 +50,11 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function createTestApp(settings: Partial<ServiceSettings> = {}): Promise<TestApp> {
-  const dataDir = await mkdtemp(join(tmpdir(), "flotilla-app-"));
+export async function createTestApp(
+  settings: Partial<ServiceSettings> = {},
+  options: { dataDir?: string } = {},
+): Promise<TestApp> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), "flotilla-app-")));
   const provider = createRecordingProvider();
   const deps: ServiceDeps = {
     store: openSqliteTaskStore(join(dataDir, "flotilla.db")),
@@ -95,7 +98,7 @@ export async function createTestApp(settings: Partial<ServiceSettings> = {}): Pr
     },
     async close() {
       await deps.store.close();
-      await rm(dataDir, { recursive: true, force: true });
+      if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
