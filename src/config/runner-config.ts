@@ -22,6 +22,11 @@ export const RunnerConfig = z.object({
   workDir: z.string().min(1),
   /** Provider handle reported at register: the Slurm job id of a pilot. */
   providerRef: z.string().min(1).max(100).optional(),
+  /**
+   * CPUs this machine offers a task (`{cpus}` in recipes, FLOTILLA_CPUS): the host's share when
+   * several runners share it, or the Slurm allocation; all the host's cores when unset.
+   */
+  cpus: z.coerce.number().int("must be a whole number").min(1, "must be at least 1").optional(),
 });
 /** Settings of one runner process. */
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
@@ -34,6 +39,7 @@ export interface RunnerOptions {
   machineId?: string | undefined;
   workDir?: string | undefined;
   providerRef?: string | undefined;
+  cpus?: string | undefined;
 }
 
 type Key = keyof RunnerConfig;
@@ -65,6 +71,13 @@ export function loadRunnerConfig(
     machineId: pick(["--machine-id", options.machineId]),
     workDir: pick(["--work-dir", options.workDir]),
     providerRef: pick(["--provider-ref", options.providerRef], ["SLURM_JOB_ID", env.SLURM_JOB_ID]),
+    // A Slurm pilot offers what its job was given (--cpus-per-task), not the node's cores.
+    cpus: pick(
+      ["--cpus", options.cpus],
+      ["FLOTILLA_RUNNER_CPUS", env.FLOTILLA_RUNNER_CPUS],
+      ["SLURM_CPUS_PER_TASK", env.SLURM_CPUS_PER_TASK],
+      ["SLURM_CPUS_ON_NODE", env.SLURM_CPUS_ON_NODE],
+    ),
   };
   const machineId = picked.machineId[1];
   if (picked.workDir[1] === undefined) {

@@ -2,9 +2,14 @@
 // host. The runner token goes through the environment, never the command line (ps shows argv).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, openSync, closeSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { createId } from "../domain/ids.js";
-import type { MachineGroup, MachineProvider } from "../domain/machine-group.js";
+import {
+  elasticLimitsOf,
+  type MachineGroup,
+  type MachineProvider,
+} from "../domain/machine-group.js";
 import { killRecordedProcessGroups } from "../runner/process-group-file.js";
 
 export interface LocalProviderOptions {
@@ -56,7 +61,7 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
     ];
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", logFd, logFd],
-      env: { ...process.env, FLOTILLA_TOKEN: token },
+      env: { ...process.env, FLOTILLA_TOKEN: token, FLOTILLA_RUNNER_CPUS: String(cpuShare(group)) },
     });
     closeSync(logFd);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -138,4 +143,14 @@ function createReplacementBudget(): { next(group: string): number | undefined } 
       return 200 * 2 ** (times.length - 1);
     },
   };
+}
+
+/**
+ * The cores each machine of a local group may use ({cpus} in recipes): the host's cores shared
+ * among the group's machines (at its largest, for an elastic group), so that a group of 4 solvers
+ * on a 4-core host does not run 4 × 4 threads.
+ */
+export function cpuShare(group: MachineGroup, cores = availableParallelism()): number {
+  const size = Math.max(group.numMachines, elasticLimitsOf(group)?.maxMachines ?? 0, 1);
+  return Math.max(1, Math.floor(cores / size));
 }

@@ -42,6 +42,7 @@ export async function registerMachine(
     ...(config.providerRef === undefined ? {} : { providerRef: config.providerRef }),
     simulators,
     ...describeHost(),
+    ...(config.cpus === undefined ? {} : { cpus: config.cpus }),
   };
   return retry(() => api.register(request), {
     attempts: options.attempts ?? 20,

@@ -44,7 +44,7 @@ export async function startRunner(
   await rm(join(config.workDir, "tasks"), { recursive: true, force: true });
   await mkdir(join(config.workDir, "tasks"), { recursive: true });
   const detected = await detectHostSimulators();
-  const host = { cpus: describeHost().cpus, ...detected };
+  const host = { cpus: config.cpus ?? describeHost().cpus, ...detected };
   const registered = await registerMachine(api, config, config.machineId, {
     log,
     simulators: detected.simulators,

@@ -17,6 +17,7 @@ describe("runner config", () => {
       machineId: "m7",
       workDir: join(tmpdir(), "flotilla-runner-m7"),
       providerRef: "4242",
+      cpus: undefined,
     });
   });
 
@@ -39,6 +40,29 @@ describe("runner config", () => {
     assert.throws(
       () => loadRunnerConfig({ server: "http://h:1", machineGroup: "bad group!" }, {}),
       /runner setting machineGroup from --machine-group is invalid/,
+    );
+  });
+
+  it("offers a task the CPUs it is given: --cpus, FLOTILLA_RUNNER_CPUS, then the Slurm allocation", () => {
+    const base = { server: "http://h:1", machineGroup: "g1" };
+    assert.equal(loadRunnerConfig(base, {}).cpus, undefined, "unset: every core of the host");
+    assert.equal(loadRunnerConfig({ ...base, cpus: "3" }, { FLOTILLA_RUNNER_CPUS: "2" }).cpus, 3);
+    assert.equal(
+      loadRunnerConfig(base, { FLOTILLA_RUNNER_CPUS: "2", SLURM_CPUS_PER_TASK: "8" }).cpus,
+      2,
+    );
+    assert.equal(
+      loadRunnerConfig(base, { SLURM_CPUS_PER_TASK: "8", SLURM_CPUS_ON_NODE: "16" }).cpus,
+      8,
+    );
+    assert.equal(loadRunnerConfig(base, { SLURM_CPUS_ON_NODE: "16" }).cpus, 16);
+    assert.throws(
+      () => loadRunnerConfig({ ...base, cpus: "0" }, {}),
+      /runner setting cpus from --cpus is invalid \(got "0"\): must be at least 1/,
+    );
+    assert.throws(
+      () => loadRunnerConfig(base, { FLOTILLA_RUNNER_CPUS: "1.5" }),
+      /cpus from FLOTILLA_RUNNER_CPUS is invalid/,
     );
   });
 });

@@ -15,6 +15,10 @@ export function registerRunnerStart(runner: Command): void {
     .option("--machine-id <id>", "id pre-assigned by a provider")
     .option("--work-dir <dir>", "where task working directories go")
     .option("--provider-ref <ref>", "provider handle, e.g. the Slurm job id (env SLURM_JOB_ID)")
+    .option(
+      "--cpus <n>",
+      "CPUs a task may use ({cpus}, FLOTILLA_CPUS); default the Slurm allocation, else every core (env FLOTILLA_RUNNER_CPUS)",
+    )
     .addHelpText(
       "after",
       "\nExamples:\n  FLOTILLA_TOKEN=flr_... flotilla runner start --server http://head:7878 --machine-group big\n",
