@@ -43,6 +43,9 @@ describe("graceful SIGTERM", () => {
         30_000,
         "the task to start",
       );
+      // "started" is reported before the shell has run its first line: wait for the marker,
+      // or the second run would think it is the first (and sleep).
+      await eventually(() => (existsSync(marker) ? true : undefined), 30_000, "the first run");
       const runner = (await client.getMachineGroup("term")).machines.find(
         (machine) => machine.taskId === created.id,
       );
