@@ -29,6 +29,12 @@ describe("a machine lost mid-task", () => {
         30_000,
         "started",
       );
+      // "started" comes before the shell's first line: wait for the first attempt's mark.
+      await eventually(
+        async () => ((await readFile(marker, "utf8").catch(() => "")) === "" ? undefined : true),
+        30_000,
+        "the first attempt's mark",
+      );
       const before = await http.json(MachineGroupView, "/machine-groups/fragile");
       const victim = before.machines.find((machine) => machine.taskId === task.id);
       assert.ok(victim?.pid, "the machine running the task is known with its pid");
