@@ -103,6 +103,11 @@ export const MachineGroupView = z.object({
   maxMachines: z.number().optional(),
   maxIdleMs: z.number().optional(),
   queued: z.number(),
+  /**
+   * Machines the provider started that have not registered yet: runners starting, or Slurm
+   * pilot jobs still waiting in the Slurm queue.
+   */
+  startingMachines: z.number().default(0),
   machines: z.array(MachineView),
 });
 /** A machine group with its machines. */

@@ -78,6 +78,7 @@ export function toMachineGroupView(
   group: MachineGroup,
   machines: readonly Machine[],
   queued: number,
+  startingMachines = 0,
 ): MachineGroupView {
   return compact({
     name: group.name,
@@ -91,6 +92,7 @@ export function toMachineGroupView(
     costPerHour: group.costPerHour,
     ...elasticLimitsOf(group),
     queued,
+    startingMachines,
     machines: machines.map(toMachineView),
   });
 }

@@ -34,6 +34,8 @@ export interface MachineGroupDetails {
   readonly group: MachineGroup;
   readonly machines: readonly Machine[];
   readonly queued: number;
+  /** Started by the provider, not registered yet (a Slurm pilot waiting in the queue). */
+  readonly starting: number;
 }
 
 function providerFor(deps: ServiceDeps, provider: Provider): MachineProvider {
@@ -117,7 +119,10 @@ async function describeGroup(deps: ServiceDeps, group: MachineGroup): Promise<Ma
     deps.store.listMachines(group.name),
     deps.store.countQueued(group.name),
   ]);
-  return { group, machines, queued };
+  const registered = new Set(machines.map((machine) => machine.id));
+  const started =
+    group.status === "running" ? (deps.providers[group.provider]?.listMachines(group) ?? []) : [];
+  return { group, machines, queued, starting: started.filter((id) => !registered.has(id)).length };
 }
 
 async function getVisibleGroup(

@@ -19,15 +19,28 @@ export interface RecordingProvider extends MachineProvider {
 
 export function createRecordingProvider(): RecordingProvider {
   const started: { group: string; count: number; token: string }[] = [];
+  // Ids handed out per group, as a real provider pre-assigns them; no process runs.
+  const machines = new Map<string, string[]>();
   return {
     started,
     startMachines(group, count, token) {
       started.push({ group: group.name, count, token });
-      return Promise.resolve([]);
+      const ids = Array.from({ length: count }, (_, i) => `${group.name}-m${started.length}-${i}`);
+      machines.set(group.name, [...(machines.get(group.name) ?? []), ...ids]);
+      return Promise.resolve(ids);
     },
-    stopMachines: () => Promise.resolve(),
-    stopMachine: () => Promise.resolve(),
-    listMachines: () => [],
+    stopMachines: (group) => {
+      machines.delete(group.name);
+      return Promise.resolve();
+    },
+    stopMachine: (group, id) => {
+      machines.set(
+        group.name,
+        (machines.get(group.name) ?? []).filter((m) => m !== id),
+      );
+      return Promise.resolve();
+    },
+    listMachines: (group) => machines.get(group.name) ?? [],
     close: () => Promise.resolve(),
   };
 }

@@ -91,11 +91,16 @@ export async function registerMachine(
   app: TestApp,
   group: string,
   token: string,
+  preassignedId?: string,
 ): Promise<FakeMachine> {
   const { machineId } = await json<{ machineId: string }>(
     await app.request("POST", "/api/v1/runner/register", {
       token,
-      json: { machineGroup: group, host: "test-host" },
+      json: {
+        machineGroup: group,
+        host: "test-host",
+        ...(preassignedId === undefined ? {} : { machineId: preassignedId }),
+      },
     }),
     200,
   );

@@ -18,7 +18,7 @@ import type { AppEnv } from "../app-env.js";
 import { parseJsonBody, parseParams } from "../validate.js";
 
 const view = (details: MachineGroupDetails) =>
-  toMachineGroupView(details.group, details.machines, details.queued);
+  toMachineGroupView(details.group, details.machines, details.queued, details.starting);
 
 export function machineGroupRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();

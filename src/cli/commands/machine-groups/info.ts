@@ -25,6 +25,14 @@ export function registerMachineGroupsInfo(groups: Command, io: CliIo): void {
   ]);
 }
 
+/** "2 up of 4, 2 starting (pilot jobs waiting in the Slurm queue)". */
+function describeMachines(group: MachineGroupView): string {
+  const up = `${group.machines.filter(isUp).length} up of ${group.numMachines}`;
+  if (group.startingMachines === 0) return up;
+  const why = group.provider === "slurm" ? " (pilot jobs not running yet: see squeue)" : "";
+  return `${up}, ${group.startingMachines} starting${why}`;
+}
+
 /** The group's fields, then its machines as a table. */
 export function renderGroup(group: MachineGroupView, io: CliIo): string {
   const options = Object.entries(group.options).map(([key, value]) => `${key}=${String(value)}`);
@@ -32,7 +40,7 @@ export function renderGroup(group: MachineGroupView, io: CliIo): string {
     [
       ["status", group.status],
       ["provider", group.provider],
-      ["machines", `${group.machines.filter(isUp).length} up of ${group.numMachines}`],
+      ["machines", describeMachines(group)],
       [
         "elastic",
         group.maxMachines === undefined
