@@ -85,10 +85,14 @@ async function measureFlotilla(
   ctx: BenchContext,
   stamps: string,
   inputDir: string,
-): Promise<{ start: Distribution; wait: Distribution }> {
+): Promise<{ start: Distribution; wait: Distribution; phases: Record<string, Distribution> }> {
   const server = await startServerProcess(join(ctx.workDir, "dispatch-server"));
   const starts: number[] = [];
   const waits: number[] = [];
+  const phases: Record<string, number[]> = {};
+  const addPhase = (name: string, ms: number): void => {
+    (phases[name] ??= []).push(ms);
+  };
   try {
     await startLocalGroup(server, "dispatch", 1);
     const simulator = simulators.custom();
@@ -105,13 +109,29 @@ async function measureFlotilla(
       const final = await task.wait();
       const returned = nowMs();
       if (final.status !== "success") throw new Error(`dispatch task ${task.id} ${final.status}`);
-      starts.push((await readStampMs(startFile)) - submitted);
-      waits.push(returned - (await readStampMs(endFile)));
+      const commandStart = await readStampMs(startFile);
+      const commandEnd = await readStampMs(endFile);
+      starts.push(commandStart - submitted);
+      waits.push(returned - commandEnd);
+      // Where the time goes, from the server's status history (millisecond stamps).
+      const at = (status: string): number =>
+        Date.parse(final.statusHistory.find((e) => e.status === status)?.at ?? "");
+      addPhase("submit returned → claimed (server)", at("submitted") - submitted);
+      addPhase("claimed → started reported", at("started") - at("submitted"));
+      addPhase("started reported → command started", commandStart - at("started"));
+      addPhase("command exited → success recorded", at("success") - commandEnd);
+      addPhase("success recorded → wait() returned", returned - at("success"));
     }
   } finally {
     await server.stop();
   }
-  return { start: describeSamples(starts), wait: describeSamples(waits) };
+  return {
+    start: describeSamples(starts),
+    wait: describeSamples(waits),
+    phases: Object.fromEntries(
+      Object.entries(phases).map(([name, samples]) => [name, describeSamples(samples)]),
+    ),
+  };
 }
 
 async function measureSlurm(

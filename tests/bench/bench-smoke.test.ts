@@ -71,7 +71,7 @@ describe("npm run bench --profile smoke", () => {
       const throughput = rowsOf(run, "throughput");
       const tasksPerSecond = valueOf(throughput, /local group of 2 vs bare spawn/);
       const bare = throughput.find((r) => r.peer === "bare spawn of true")?.peerValue ?? 0;
-      assert.ok(tasksPerSecond > 0 && tasksPerSecond < (bare), "flotilla is under bare");
+      assert.ok(tasksPerSecond > 0 && tasksPerSecond < bare, "flotilla is under bare");
       const onSlurm = throughput.find((r) => r.measure.startsWith("flotilla on a Slurm group"));
       assert.ok(onSlurm, "the flotilla-on-slurm column is always there");
       assert.ok(onSlurm.value !== null || (onSlurm.note ?? "").length > 0, "or says why not");
