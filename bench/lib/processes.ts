@@ -47,3 +47,12 @@ export async function readMemoryMb(pid: number): Promise<{ rssMb: number; peakRs
   };
   return { rssMb: field("VmRSS"), peakRssMb: field("VmHWM") };
 }
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, 100 ticks a second). */
+export async function readCpuMs(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8");
+  // Fields after the command name (which may hold spaces) start after the last ")".
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks * 10;
+}

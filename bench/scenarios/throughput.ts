@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { FlotillaError } from "../../src/domain/errors.js";
 import { simulators, type Flotilla, type Task } from "../../src/sdk/index.js";
 import type { BenchContext } from "../context.js";
-import { spawnQuiet } from "../lib/processes.js";
+import { readCpuMs, spawnQuiet } from "../lib/processes.js";
 import { startLocalGroup, startServerProcess, type ServerProcess } from "../lib/server-process.js";
 import { countActiveJobs, cancelJobs, submitWrap } from "../lib/slurm.js";
 import { nowMs, perSecond, runPool, waitFor } from "../lib/stats.js";
@@ -124,9 +124,11 @@ export async function benchThroughput(ctx: BenchContext): Promise<{
       const group = `tp-${machines}`;
       await startLocalGroup(server, group, machines);
       ctx.log(`throughput: ${count} tasks on ${machines} local machines`);
+      const cpu = await measureCpu(server, group);
       const run = await runTrivialTasks(server.client, group, inputDir, count);
+      const cpuMsPerTask = await cpu.perTask(count);
       await server.client.terminateMachineGroup(group);
-      details[`local${machines}`] = { ...run, bareSpawnPerSecond: bare };
+      details[`local${machines}`] = { ...run, bareSpawnPerSecond: bare, cpuMsPerTask };
       rows.push(...throughputRows(`local group of ${machines}`, run, bare, slurmRate));
     }
     rows.push(await flotillaOnSlurm(ctx, server, inputDir, slurmRate, details, skipped));
@@ -143,6 +145,35 @@ export async function benchThroughput(ctx: BenchContext): Promise<{
     });
   }
   return { rows, skipped, details };
+}
+
+/** CPU time per task of the server, the group's runners (their commands included), the client. */
+async function measureCpu(
+  server: ServerProcess,
+  group: string,
+): Promise<{ perTask(count: number): Promise<Record<string, number>> }> {
+  const pids = (await server.client.getMachineGroup(group)).machines.flatMap((m) =>
+    m.pid === undefined ? [] : [m.pid],
+  );
+  const runnersMs = async (): Promise<number> => {
+    let total = 0;
+    for (const pid of pids) total += await readCpuMs(pid).catch(() => 0);
+    return total;
+  };
+  const server0 = await readCpuMs(server.pid);
+  const runners0 = await runnersMs();
+  const client0 = process.cpuUsage();
+  return {
+    async perTask(count) {
+      const client = process.cpuUsage(client0);
+      const per = (ms: number): number => Math.round((ms / count) * 100) / 100;
+      return {
+        server: per((await readCpuMs(server.pid)) - server0),
+        runners: per((await runnersMs()) - runners0),
+        client: per((client.user + client.system) / 1000),
+      };
+    },
+  };
 }
 
 function throughputRows(
