@@ -8,6 +8,8 @@ export interface BenchSizes {
   readonly slurmThroughputJobs: number;
   readonly dispatchTasks: number;
   readonly slurmDispatchJobs: number;
+  /** How long Slurm may take for all its jobs of a scenario before its column is skipped (busy node). */
+  readonly slurmWaitMs: number;
   readonly submitTasks: number;
   readonly submitConcurrency: number;
   readonly outputFiles: number;
@@ -25,6 +27,7 @@ export const PROFILES: Readonly<Record<string, BenchSizes>> = {
     slurmThroughputJobs: 100,
     dispatchTasks: 200,
     slurmDispatchJobs: 20,
+    slurmWaitMs: 15 * 60_000,
     submitTasks: 10_000,
     submitConcurrency: 8,
     outputFiles: 1000,
@@ -40,6 +43,7 @@ export const PROFILES: Readonly<Record<string, BenchSizes>> = {
     slurmThroughputJobs: 20,
     dispatchTasks: 50,
     slurmDispatchJobs: 5,
+    slurmWaitMs: 5 * 60_000,
     submitTasks: 1000,
     submitConcurrency: 8,
     outputFiles: 100,
@@ -55,6 +59,7 @@ export const PROFILES: Readonly<Record<string, BenchSizes>> = {
     slurmThroughputJobs: 2,
     dispatchTasks: 4,
     slurmDispatchJobs: 1,
+    slurmWaitMs: 20_000,
     submitTasks: 20,
     submitConcurrency: 4,
     outputFiles: 4,

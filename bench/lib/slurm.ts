@@ -38,6 +38,30 @@ export async function submitWrap(name: string, script: string): Promise<string> 
   return id;
 }
 
+/** Slurm did not run the jobs in time (another user's jobs hold the node): skip, do not fail. */
+export class SlurmTimeoutError extends Error {
+  constructor(what: string, waitMs: number) {
+    super(
+      `Slurm did not finish ${what} within ${Math.round(waitMs / 1000)} s (node busy with other jobs? see squeue)`,
+    );
+    this.name = "SlurmTimeoutError";
+  }
+}
+
+/** Polls `isDone` until true; SlurmTimeoutError after `waitMs`. */
+export async function waitForSlurm(
+  what: string,
+  isDone: () => Promise<boolean>,
+  waitMs: number,
+  intervalMs: number,
+): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  while (!(await isDone())) {
+    if (Date.now() > deadline) throw new SlurmTimeoutError(what, waitMs);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
 const ACTIVE = new Set(["PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED"]);
 
 /** How many jobs named `name` squeue still shows pending, running or completing. */

@@ -6,8 +6,14 @@ import { join } from "node:path";
 import { simulators } from "../../src/sdk/index.js";
 import type { BenchContext } from "../context.js";
 import { startLocalGroup, startServerProcess } from "../lib/server-process.js";
-import { cancelJobs, isJobDone, submitWrap } from "../lib/slurm.js";
-import { describeSamples, nowMs, waitFor, type Distribution } from "../lib/stats.js";
+import {
+  cancelJobs,
+  isJobDone,
+  SlurmTimeoutError,
+  submitWrap,
+  waitForSlurm,
+} from "../lib/slurm.js";
+import { describeSamples, nowMs, type Distribution } from "../lib/stats.js";
 import { checked, type ResultRow, type SkippedColumn } from "../result.js";
 
 const SCENARIO = "2 dispatch";
@@ -39,8 +45,13 @@ export async function benchDispatch(ctx: BenchContext): Promise<{
   const details: Record<string, unknown> = { flotilla };
   let slurm: { start: Distribution; done: Distribution } | undefined;
   if (ctx.slurmUnavailable === undefined) {
-    slurm = await measureSlurm(ctx, stamps);
-    details.slurm = slurm;
+    try {
+      slurm = await measureSlurm(ctx, stamps);
+      details.slurm = slurm;
+    } catch (error) {
+      if (!(error instanceof SlurmTimeoutError)) throw error;
+      skipped.push({ column: "Slurm dispatch", reason: error.message });
+    }
   } else {
     skipped.push({ column: "Slurm dispatch", reason: ctx.slurmUnavailable });
   }
@@ -142,16 +153,17 @@ async function measureSlurm(
   const starts: number[] = [];
   const dones: number[] = [];
   ctx.log(`dispatch: ${ctx.sizes.slurmDispatchJobs} Slurm jobs one at a time`);
+  const deadline = Date.now() + ctx.sizes.slurmWaitMs;
   try {
     for (let index = 0; index < ctx.sizes.slurmDispatchJobs; index += 1) {
       const startFile = join(stamps, `s${index}.start`);
       const endFile = join(stamps, `s${index}.end`);
       const id = await submitWrap(name, stampScript(startFile, endFile));
       const submitted = nowMs();
-      await waitFor(
-        `Slurm job ${id} to end`,
-        async () => ((await isJobDone(id)) ? true : undefined),
-        120_000,
+      await waitForSlurm(
+        `job ${id}`,
+        () => isJobDone(id),
+        Math.max(1000, deadline - Date.now()),
         10,
       );
       const seenDone = nowMs();

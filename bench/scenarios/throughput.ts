@@ -8,8 +8,14 @@ import { simulators, type Flotilla, type Task } from "../../src/sdk/index.js";
 import type { BenchContext } from "../context.js";
 import { readCpuMs, spawnQuiet } from "../lib/processes.js";
 import { startLocalGroup, startServerProcess, type ServerProcess } from "../lib/server-process.js";
-import { countActiveJobs, cancelJobs, submitWrap } from "../lib/slurm.js";
-import { nowMs, perSecond, runPool, waitFor } from "../lib/stats.js";
+import {
+  cancelJobs,
+  countActiveJobs,
+  SlurmTimeoutError,
+  submitWrap,
+  waitForSlurm,
+} from "../lib/slurm.js";
+import { nowMs, perSecond, runPool } from "../lib/stats.js";
 import { checked, ratioOf, type ResultRow, type SkippedColumn } from "../result.js";
 
 const SCENARIO = "1 throughput";
@@ -79,14 +85,14 @@ export async function runBareSpawn(count: number, parallelism: number): Promise<
 }
 
 /** `sbatch --wrap true` `count` times, then waits until squeue shows none of them active. */
-export async function runSlurmJobs(name: string, count: number): Promise<number> {
+export async function runSlurmJobs(name: string, count: number, waitMs: number): Promise<number> {
   const started = nowMs();
   try {
     for (let index = 0; index < count; index += 1) await submitWrap(name, "true");
-    await waitFor(
-      `${count} Slurm jobs to end`,
-      async () => ((await countActiveJobs(name)) === 0 ? true : undefined),
-      30 * 60_000,
+    await waitForSlurm(
+      `${count} sbatch --wrap true jobs`,
+      async () => (await countActiveJobs(name)) === 0,
+      waitMs,
       50,
     );
     return perSecond(count, nowMs() - started);
@@ -111,8 +117,14 @@ export async function benchThroughput(ctx: BenchContext): Promise<{
   let slurmRate: number | null = null;
   if (ctx.slurmUnavailable === undefined) {
     ctx.log(`throughput: Slurm, ${ctx.sizes.slurmThroughputJobs} sbatch --wrap true`);
-    slurmRate = await runSlurmJobs(`${ctx.runId}-tp`, ctx.sizes.slurmThroughputJobs);
-    details.slurm = { jobs: ctx.sizes.slurmThroughputJobs, jobsPerSecond: slurmRate };
+    try {
+      const jobs = ctx.sizes.slurmThroughputJobs;
+      slurmRate = await runSlurmJobs(`${ctx.runId}-tp`, jobs, ctx.sizes.slurmWaitMs);
+      details.slurm = { jobs, jobsPerSecond: slurmRate };
+    } catch (error) {
+      if (!(error instanceof SlurmTimeoutError)) throw error;
+      skipped.push({ column: "Slurm (sbatch --wrap true)", reason: error.message });
+    }
   } else {
     skipped.push({ column: "Slurm (sbatch --wrap true)", reason: ctx.slurmUnavailable });
   }
@@ -269,15 +281,13 @@ async function flotillaOnSlurm(
     throw error;
   }
   try {
-    await waitFor(
-      "Slurm pilots to register",
+    await waitForSlurm(
+      `${machines} pilots to register`,
       async () => {
         const view = await server.client.getMachineGroup(group);
-        return view.machines.filter((m) => m.status === "idle").length >= machines
-          ? true
-          : undefined;
+        return view.machines.filter((m) => m.status === "idle").length >= machines;
       },
-      120_000,
+      ctx.sizes.slurmWaitMs,
       200,
     );
     ctx.log(`throughput: ${ctx.sizes.throughputTasks} tasks on ${machines} Slurm pilots`);
@@ -293,6 +303,10 @@ async function flotillaOnSlurm(
       },
       (v) => slurmRate !== null && v >= 100 * slurmRate,
     );
+  } catch (error) {
+    if (!(error instanceof SlurmTimeoutError)) throw error;
+    skipped.push({ column: "flotilla on Slurm", reason: error.message });
+    return { ...base, value: null, met: null, note: error.message };
   } finally {
     await server.client.terminateMachineGroup(group).catch(() => undefined);
   }
