@@ -42,6 +42,7 @@ import {
   type ArchiveTotals,
   type CheckedEntry,
 } from "./archive-rules.js";
+import { createHashingStream } from "./hash.js";
 
 export {
   ArchiveRejectedError,
@@ -102,14 +103,23 @@ function isPackable(dir: string, path: string, stat: Stats | ReadEntry): boolean
   return describeEscapingLink(normalizeEntryPath(path), target) === undefined;
 }
 
+export interface UnpackOptions {
+  /**
+   * Called with the sha256 (hex) of every file once written, by its normalised path: the file
+   * is hashed while it is written, so checking it needs no second read.
+   */
+  readonly onFileHashed?: (path: string, sha256: string) => void;
+}
+
 /** Unpacks a tar (or tar.gz) into `destDir`, enforcing the rules and limits at the top of file. */
 export async function unpackArchive(
   source: Readable,
   destDir: string,
   limits: ArchiveLimits,
+  options: UnpackOptions = {},
 ): Promise<ArchiveTotals> {
   const madeDir = await mkdir(destDir, { recursive: true });
-  const writer = createEntryWriter(destDir);
+  const writer = createEntryWriter(destDir, options.onFileHashed);
   try {
     return await walkArchive(source, limits, writer.write);
   } catch (error) {
@@ -213,7 +223,10 @@ function createFailure(): Failure {
 
 // Writes checked entries under root. Never writes through a symlink or over a directory, even
 // ones that were in root before the call; records what it creates so a failure can undo it.
-function createEntryWriter(root: string) {
+function createEntryWriter(
+  root: string,
+  onFileHashed: ((path: string, sha256: string) => void) | undefined,
+) {
   const realDirs = new Set<string>([""]);
   const created: string[] = [];
 
@@ -266,7 +279,14 @@ function createEntryWriter(root: string) {
         // Keep the execute bits, drop setuid/setgid/sticky; the owner can always read and write.
         const mode = ((entry.mode ?? 0o644) & 0o777) | 0o600;
         created.push(abs);
-        await pipeline(iterate(data), createWriteStream(abs, { flags: "wx", mode }), { signal });
+        const file = createWriteStream(abs, { flags: "wx", mode });
+        if (onFileHashed === undefined) {
+          await pipeline(iterate(data), file, { signal });
+        } else {
+          const hashing = createHashingStream();
+          await pipeline(iterate(data), hashing, file, { signal });
+          onFileHashed(entry.path, hashing.sha256 as string);
+        }
         if (entry.mtime !== undefined) await utimes(abs, entry.mtime, entry.mtime);
         return;
       }

@@ -8,7 +8,6 @@ import { loadOutputRoot } from "../config/client-config.js";
 import { FlotillaError, NotFoundError } from "../domain/errors.js";
 import type { TaskStatus } from "../domain/task-status.js";
 import { unpackArchive, type ArchiveLimits } from "../lib/archive.js";
-import { sha256File } from "../lib/hash.js";
 import type { KillView, OutputFileView, OutputManifestView, TaskView } from "../protocol/tasks.js";
 import { getDefaultClient, type Flotilla } from "./client.js";
 import { noticeOnInterrupt } from "./interrupt-notice.js";
@@ -222,14 +221,18 @@ export class Task {
     if (response.body === null) throw this.#corruptDownload("the server sent an empty answer");
     const body = withProgress(response.body, estimateTarBytes(expected), options.onProgress);
     const source = Readable.fromWeb(body);
+    const hashes = new Map<string, string>();
     try {
-      await unpackArchive(source, target, limitsFor(expected));
+      // Hashed while written: verifying does not read the files again.
+      await unpackArchive(source, target, limitsFor(expected), {
+        onFileHashed: (path, sha256) => hashes.set(path, sha256),
+      });
     } catch (error) {
       source.destroy();
       if (error instanceof FlotillaError || signal?.aborted === true) throw error;
       throw this.#corruptDownload(`the archive was refused: ${(error as Error).message}`, error);
     }
-    await verifyOutputFiles(target, expected, this.id);
+    verifyOutputFiles(hashes, expected, this.id);
     return target;
   }
 
@@ -371,13 +374,13 @@ function limitsFor(files: readonly OutputFileView[]): ArchiveLimits {
   return { maxBytes: Math.max(maxBytes, 1), maxFiles: files.length + dirs.size + 1 };
 }
 
-async function verifyOutputFiles(
-  dir: string,
+function verifyOutputFiles(
+  hashes: ReadonlyMap<string, string>,
   files: readonly OutputFileView[],
   taskId: string,
-): Promise<void> {
+): void {
   for (const file of files) {
-    const actual = await sha256File(join(dir, file.path)).catch(() => undefined);
+    const actual = hashes.get(file.path);
     if (actual !== file.sha256) {
       throw new FlotillaError(
         "INTERNAL",

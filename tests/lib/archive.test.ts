@@ -37,6 +37,21 @@ import {
 } from "./archive-fixtures.js";
 
 describe("packDirectory and unpackArchive round trip", () => {
+  it("hashes each file while writing it, as a second read would", async () => {
+    await withTempDir(async (dir) => {
+      const source = join(dir, "source");
+      await makeTree(source);
+      const archive = await collect(packDirectory(source));
+      const hashed = new Map<string, string>();
+      await unpackArchive(Readable.from([archive]), join(dir, "dest"), DEFAULT_ARCHIVE_LIMITS, {
+        onFileHashed: (path, sha256) => hashed.set(path, sha256),
+      });
+      const expected = await listFilesWithHashes(join(dir, "dest"));
+      assert.equal(expected.length, 4);
+      assert.deepEqual(new Map(expected.map((file) => [file.path, file.sha256])), hashed);
+    });
+  });
+
   for (const gzip of [false, true]) {
     it(`restores a nested directory${gzip ? " from a gzip stream" : ""}`, async () => {
       await withTempDir(async (dir) => {
