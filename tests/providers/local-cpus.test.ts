@@ -7,7 +7,7 @@ import { after, before, describe, it } from "node:test";
 import type { MachineGroup as GroupRecord } from "../../src/domain/machine-group.js";
 import { cpuShare } from "../../src/providers/local.js";
 import { Flotilla, MachineGroup, simulators } from "../../src/sdk/index.js";
-import { startRealServer, type RealServer } from "../helpers/real-server.js";
+import { eventually, startRealServer, type RealServer } from "../helpers/real-server.js";
 
 const group = (numMachines: number, options: Record<string, unknown> = {}): GroupRecord => ({
   name: "g",
@@ -54,7 +54,11 @@ describe("CPUs of local machines", () => {
         .run(input, { on: sweep, commands: [["sh", "-c", 'echo "cpus=$FLOTILLA_CPUS"']] });
       assert.equal((await task.wait()).status, "success");
       assert.equal(await task.getLogs(), `cpus=${expected}\n`);
-      const info = await sweep.getInfo();
+      // The other machine may still be registering: its runner starts on its own schedule.
+      const info = await eventually(async () => {
+        const seen = await sweep.getInfo();
+        return seen.machines.length === machines ? seen : undefined;
+      });
       assert.deepEqual(
         info.machines.map((machine) => machine.cpus),
         Array.from({ length: machines }, () => expected),
