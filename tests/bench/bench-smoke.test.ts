@@ -75,6 +75,15 @@ describe("npm run bench --profile smoke", () => {
       const onSlurm = throughput.find((r) => r.measure.startsWith("flotilla on a Slurm group"));
       assert.ok(onSlurm, "the flotilla-on-slurm column is always there");
       assert.ok(onSlurm.value !== null || (onSlurm.note ?? "").length > 0, "or says why not");
+      // .ci/run starts a Slurm cluster: there, both Slurm columns must hold numbers.
+      if (process.env.CI === "true") {
+        assert.equal(typeof onSlurm.value, "number", `flotilla on Slurm: ${onSlurm.note ?? ""}`);
+        assert.deepEqual(
+          run.scenarios.find((s) => s.name === "throughput")?.skipped ?? [],
+          [],
+          "CI=true needs Slurm",
+        );
+      }
 
       const dispatch = rowsOf(run, "dispatch");
       const started = valueOf(dispatch, /submit → command started p50/);
