@@ -1,174 +1,32 @@
-// Row shapes of the PostgreSQL tables and their mapping to domain records (snake_case stays
-// here). BIGINT arrives as a number (see connection.ts), JSONB and json already parsed.
-import type { Machine, MachineGroup } from "../../domain/machine-group.js";
-import type { Command, StatusHistoryEntry, Task, TaskMetrics } from "../../domain/task.js";
-import type { TaskStatus } from "../../domain/task-status.js";
-import type { User } from "../task-store.js";
+// Row shapes of the PostgreSQL tables: JSONB and json arrive parsed, BIGINT as a number (see
+// connection.ts), so the rows are the shared ones of ../row-mapping.ts plus what the hydrating
+// query adds.
+import {
+  opt,
+  toHistoryEntry,
+  toTask as toTaskRecord,
+  type HistoryFields,
+  type TaskRow,
+} from "../row-mapping.js";
+import type { Task } from "../../domain/task.js";
 
-export interface TaskRow {
-  id: string;
-  owner: string;
-  project: string;
-  simulator: string;
-  simulator_version: string | null;
-  commands: Command[];
-  machine_group: string;
-  status: TaskStatus;
-  env: Record<string, string>;
-  kill_grace_ms: number;
-  created_at: number;
-  input_uploaded_at: number | null;
-  started_at: number | null;
-  ended_at: number | null;
-  machine_id: string | null;
-  machine_host: string | null;
-  attempt: number;
-  exit_code: number | null;
-  signal: string | null;
-  reason: string | null;
-  kill_requested_at: number | null;
-  lease_expires_at: number | null;
-  queue_seq: number | null;
-  metrics: TaskMetrics;
-}
+export {
+  compact,
+  toGroup,
+  toMachine,
+  toUser,
+  type GroupRow,
+  type MachineRow,
+  type TaskRow,
+  type UserRow,
+} from "../row-mapping.js";
 
-/** A task row as the hydrating query returns it (task-queries.ts). */
+/** A task row as the hydrating query returns it (task-hydrator.ts). */
 export interface HydratedTaskRow extends TaskRow {
-  history: HistoryJson[] | null;
+  history: HistoryFields[] | null;
   queue_position: number | null;
 }
 
-/** One history entry as json_build_object renders it. */
-export interface HistoryJson {
-  status: TaskStatus;
-  at: number;
-  reason: string;
-  detail: string | null;
-  machineId: string | null;
-}
-
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-
-/** Drops undefined values so records compare cleanly. */
-export function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
-function toHistoryEntry(entry: HistoryJson): StatusHistoryEntry {
-  return compact({
-    status: entry.status,
-    at: entry.at,
-    reason: entry.reason,
-    detail: opt(entry.detail),
-    machineId: opt(entry.machineId),
-  });
-}
-
 export function toTask(row: HydratedTaskRow): Task {
-  return compact({
-    id: row.id,
-    owner: row.owner,
-    project: row.project,
-    simulator: row.simulator,
-    simulatorVersion: opt(row.simulator_version),
-    commands: row.commands,
-    machineGroup: row.machine_group,
-    status: row.status,
-    statusHistory: (row.history ?? []).map(toHistoryEntry),
-    createdAt: row.created_at,
-    inputUploadedAt: opt(row.input_uploaded_at),
-    startedAt: opt(row.started_at),
-    endedAt: opt(row.ended_at),
-    machine:
-      row.machine_id === null ? undefined : { id: row.machine_id, host: row.machine_host ?? "" },
-    attempt: row.attempt,
-    exitCode: opt(row.exit_code),
-    signal: opt(row.signal),
-    reason: opt(row.reason),
-    killRequestedAt: opt(row.kill_requested_at),
-    leaseExpiresAt: opt(row.lease_expires_at),
-    metrics: row.metrics,
-    queuePosition: opt(row.queue_position),
-    env: row.env,
-    killGraceMs: row.kill_grace_ms,
-  });
-}
-
-export interface GroupRow {
-  name: string;
-  owner: string;
-  provider: MachineGroup["provider"];
-  num_machines: number;
-  status: MachineGroup["status"];
-  created_at: number;
-  terminated_at: number | null;
-  options: Record<string, unknown>;
-  cost_per_hour: number | null;
-}
-
-export function toGroup(row: GroupRow): MachineGroup {
-  return compact({
-    name: row.name,
-    owner: row.owner,
-    provider: row.provider,
-    numMachines: row.num_machines,
-    status: row.status,
-    createdAt: row.created_at,
-    terminatedAt: opt(row.terminated_at),
-    options: row.options,
-    costPerHour: opt(row.cost_per_hour),
-  });
-}
-
-export interface MachineRow {
-  id: string;
-  machine_group: string;
-  host: string;
-  pid: number | null;
-  status: Machine["status"];
-  registered_at: number;
-  last_seen_at: number;
-  task_id: string | null;
-  provider_ref: string | null;
-  simulators: Record<string, string>;
-  cpus: number | null;
-  memory_bytes: number | null;
-}
-
-export function toMachine(row: MachineRow): Machine {
-  return compact({
-    id: row.id,
-    machineGroup: row.machine_group,
-    host: row.host,
-    pid: opt(row.pid),
-    status: row.status,
-    registeredAt: row.registered_at,
-    lastSeenAt: row.last_seen_at,
-    taskId: opt(row.task_id),
-    providerRef: opt(row.provider_ref),
-    simulators: row.simulators,
-    cpus: opt(row.cpus),
-    memoryBytes: opt(row.memory_bytes),
-  });
-}
-
-export interface UserRow {
-  id: string;
-  name: string;
-  role: User["role"];
-  machine_group: string | null;
-  token_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-export function toUser(row: UserRow): User {
-  return compact({
-    id: row.id,
-    name: row.name,
-    role: row.role,
-    machineGroup: opt(row.machine_group),
-    createdAt: row.created_at,
-    revokedAt: opt(row.revoked_at),
-  });
+  return toTaskRecord(row, (row.history ?? []).map(toHistoryEntry), opt(row.queue_position));
 }

@@ -1,35 +1,21 @@
-// Row shapes of the SQLite tables and their mapping to domain records (snake_case stays here).
+// Row shapes of the SQLite tables: JSON lives in *_json text columns, parsed here into the shared
+// rows of ../row-mapping.ts, whose mapping to domain records both dialects use.
 import type { Machine, MachineGroup } from "../../domain/machine-group.js";
-import type { StatusHistoryEntry, Task, TaskMetrics } from "../../domain/task.js";
+import type { Command, StatusHistoryEntry, Task, TaskMetrics } from "../../domain/task.js";
 import type { TaskStatus } from "../../domain/task-status.js";
-import type { User } from "../task-store.js";
+import * as shared from "../row-mapping.js";
 
-export interface TaskRow {
-  id: string;
-  owner: string;
-  project: string;
-  simulator: string;
-  simulator_version: string | null;
-  commands_json: string;
-  machine_group: string;
-  status: TaskStatus;
-  env_json: string;
-  kill_grace_ms: number;
-  created_at: number;
-  input_uploaded_at: number | null;
-  started_at: number | null;
-  ended_at: number | null;
-  machine_id: string | null;
-  machine_host: string | null;
-  attempt: number;
-  exit_code: number | null;
-  signal: string | null;
-  reason: string | null;
-  kill_requested_at: number | null;
-  lease_expires_at: number | null;
-  queue_seq: number | null;
-  metrics_json: string;
-}
+export { compact, toUser, type UserRow } from "../row-mapping.js";
+
+type WithJson<Row, Parsed extends keyof Row, Json extends string> = Omit<Row, Parsed> & {
+  [K in Json]: string;
+};
+
+export type TaskRow = WithJson<
+  shared.TaskRow,
+  "commands" | "env" | "metrics",
+  "commands_json" | "env_json" | "metrics_json"
+>;
 
 export interface HistoryRow {
   task_id: string;
@@ -41,21 +27,8 @@ export interface HistoryRow {
   machine_id: string | null;
 }
 
-const opt = <T>(value: T | null): T | undefined => (value === null ? undefined : value);
-
-/** Drops undefined values so records compare cleanly. */
-export function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
-}
-
 export function toHistoryEntry(row: HistoryRow): StatusHistoryEntry {
-  return compact({
-    status: row.status,
-    at: row.at,
-    reason: row.reason,
-    detail: opt(row.detail),
-    machineId: opt(row.machine_id),
-  });
+  return shared.toHistoryEntry({ ...row, machineId: row.machine_id });
 }
 
 export function toTask(
@@ -63,110 +36,32 @@ export function toTask(
   history: readonly StatusHistoryEntry[],
   queuePosition: number | undefined,
 ): Task {
-  return compact({
-    id: row.id,
-    owner: row.owner,
-    project: row.project,
-    simulator: row.simulator,
-    simulatorVersion: opt(row.simulator_version),
-    commands: JSON.parse(row.commands_json) as string[][],
-    machineGroup: row.machine_group,
-    status: row.status,
-    statusHistory: history,
-    createdAt: row.created_at,
-    inputUploadedAt: opt(row.input_uploaded_at),
-    startedAt: opt(row.started_at),
-    endedAt: opt(row.ended_at),
-    machine:
-      row.machine_id === null ? undefined : { id: row.machine_id, host: row.machine_host ?? "" },
-    attempt: row.attempt,
-    exitCode: opt(row.exit_code),
-    signal: opt(row.signal),
-    reason: opt(row.reason),
-    killRequestedAt: opt(row.kill_requested_at),
-    leaseExpiresAt: opt(row.lease_expires_at),
-    metrics: JSON.parse(row.metrics_json) as TaskMetrics,
+  const { commands_json, env_json, metrics_json, ...rest } = row;
+  return shared.toTask(
+    {
+      ...rest,
+      commands: JSON.parse(commands_json) as Command[],
+      env: JSON.parse(env_json) as Record<string, string>,
+      metrics: JSON.parse(metrics_json) as TaskMetrics,
+    },
+    history,
     queuePosition,
-    env: JSON.parse(row.env_json) as Record<string, string>,
-    killGraceMs: row.kill_grace_ms,
-  });
+  );
 }
 
-export interface GroupRow {
-  name: string;
-  owner: string;
-  provider: MachineGroup["provider"];
-  num_machines: number;
-  status: MachineGroup["status"];
-  created_at: number;
-  terminated_at: number | null;
-  options_json: string;
-  cost_per_hour: number | null;
-}
+export type GroupRow = WithJson<shared.GroupRow, "options", "options_json">;
 
 export function toGroup(row: GroupRow): MachineGroup {
-  return compact({
-    name: row.name,
-    owner: row.owner,
-    provider: row.provider,
-    numMachines: row.num_machines,
-    status: row.status,
-    createdAt: row.created_at,
-    terminatedAt: opt(row.terminated_at),
-    options: JSON.parse(row.options_json) as Record<string, unknown>,
-    costPerHour: opt(row.cost_per_hour),
-  });
+  const { options_json, ...rest } = row;
+  return shared.toGroup({ ...rest, options: JSON.parse(options_json) as Record<string, unknown> });
 }
 
-export interface MachineRow {
-  id: string;
-  machine_group: string;
-  host: string;
-  pid: number | null;
-  status: Machine["status"];
-  registered_at: number;
-  last_seen_at: number;
-  task_id: string | null;
-  provider_ref: string | null;
-  simulators_json: string;
-  cpus: number | null;
-  memory_bytes: number | null;
-}
+export type MachineRow = WithJson<shared.MachineRow, "simulators", "simulators_json">;
 
 export function toMachine(row: MachineRow): Machine {
-  return compact({
-    id: row.id,
-    machineGroup: row.machine_group,
-    host: row.host,
-    pid: opt(row.pid),
-    status: row.status,
-    registeredAt: row.registered_at,
-    lastSeenAt: row.last_seen_at,
-    taskId: opt(row.task_id),
-    providerRef: opt(row.provider_ref),
-    simulators: JSON.parse(row.simulators_json) as Record<string, string>,
-    cpus: opt(row.cpus),
-    memoryBytes: opt(row.memory_bytes),
-  });
-}
-
-export interface UserRow {
-  id: string;
-  name: string;
-  role: User["role"];
-  machine_group: string | null;
-  token_hash: string;
-  created_at: number;
-  revoked_at: number | null;
-}
-
-export function toUser(row: UserRow): User {
-  return compact({
-    id: row.id,
-    name: row.name,
-    role: row.role,
-    machineGroup: opt(row.machine_group),
-    createdAt: row.created_at,
-    revokedAt: opt(row.revoked_at),
+  const { simulators_json, ...rest } = row;
+  return shared.toMachine({
+    ...rest,
+    simulators: JSON.parse(simulators_json) as Record<string, string>,
   });
 }
