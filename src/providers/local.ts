@@ -11,6 +11,7 @@ import {
   type MachineProvider,
 } from "../domain/machine-group.js";
 import { killRecordedProcessGroups } from "../runner/process-group-file.js";
+import { createReplacementBudget, runnerArguments } from "./machine-runner.js";
 
 export interface LocalProviderOptions {
   /** The server's URL, known once it listens. */
@@ -38,27 +39,14 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
   // Groups stopped (or being stopped): their machines' exits are expected, not crashes to repair.
   const stopping = new Set<string>();
   let closed = false;
-  const replacements = createReplacementBudget();
+  const replacements = createReplacementBudget(200);
 
   const startOne = (group: MachineGroup, token: string): string => {
     const machineId = createId();
     const dir = join(options.dataDir, "machines", machineId);
     mkdirSync(dir, { recursive: true });
     const logFd = openSync(join(dir, "runner.log"), "a");
-    const args = [
-      "--enable-source-maps",
-      options.cliPath,
-      "runner",
-      "start",
-      "--server",
-      options.serverUrl(),
-      "--machine-group",
-      group.name,
-      "--machine-id",
-      machineId,
-      "--work-dir",
-      join(dir, "work"),
-    ];
+    const args = runnerArguments(options.cliPath, options.serverUrl(), group, machineId, dir);
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", logFd, logFd],
       env: { ...process.env, FLOTILLA_TOKEN: token, FLOTILLA_RUNNER_CPUS: String(cpuShare(group)) },
@@ -126,21 +114,6 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
     async close() {
       closed = true;
       await stop([...children.values()]);
-    },
-  };
-}
-
-/** At most 5 replacements per group per minute, after a delay that doubles from 200 ms. */
-function createReplacementBudget(): { next(group: string): number | undefined } {
-  const recent = new Map<string, number[]>();
-  return {
-    next(group) {
-      const now = Date.now();
-      const times = (recent.get(group) ?? []).filter((at) => now - at < 60_000);
-      if (times.length >= 5) return undefined;
-      times.push(now);
-      recent.set(group, times);
-      return 200 * 2 ** (times.length - 1);
     },
   };
 }

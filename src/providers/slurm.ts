@@ -20,6 +20,7 @@ import {
   SlurmCommandError,
   type SlurmCommand,
 } from "./slurm-commands.js";
+import { createReplacementBudget, runnerArguments } from "./machine-runner.js";
 
 export interface SlurmProviderOptions {
   /** The server's URL as the compute nodes reach it, known once it listens. */
@@ -80,7 +81,7 @@ export function createSlurmProvider(options: SlurmProviderOptions): MachineProvi
   const stopTimeoutMs = options.stopTimeoutMs ?? 60_000;
   const pilots = new Map<string, Pilot>();
   const stoppingGroups = new Set<string>();
-  const replacements = createReplacementBudget();
+  const replacements = createReplacementBudget(500);
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
@@ -100,18 +101,7 @@ export function createSlurmProvider(options: SlurmProviderOptions): MachineProvi
       script: scriptPath,
       args: [
         options.nodePath ?? process.execPath,
-        "--enable-source-maps",
-        options.cliPath,
-        "runner",
-        "start",
-        "--server",
-        options.serverUrl(),
-        "--machine-group",
-        group.name,
-        "--machine-id",
-        machineId,
-        "--work-dir",
-        join(dir, "work"),
+        ...runnerArguments(options.cliPath, options.serverUrl(), group, machineId, dir),
       ],
       output: join(dir, "pilot-%j.log"),
       workDir: dir,
@@ -271,19 +261,4 @@ function asString(value: unknown): string | undefined {
 
 function asNumber(value: unknown): number | undefined {
   return typeof value === "number" ? value : undefined;
-}
-
-/** At most 5 replacements per group per minute, after a delay that doubles from 500 ms. */
-function createReplacementBudget(): { next(group: string): number | undefined } {
-  const recent = new Map<string, number[]>();
-  return {
-    next(group) {
-      const now = Date.now();
-      const times = (recent.get(group) ?? []).filter((at) => now - at < 60_000);
-      if (times.length >= 5) return undefined;
-      times.push(now);
-      recent.set(group, times);
-      return 500 * 2 ** (times.length - 1);
-    },
-  };
 }
