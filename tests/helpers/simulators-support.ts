@@ -1,7 +1,7 @@
 // Suites that need real simulators on this host, and loud skips when they are missing: locally
 // the suite is skipped with the reason on stderr; with CI=true a missing simulator is a failure
 // (.ci/run installs them from Debian).
-import { describe, it } from "node:test";
+import { describeRequiring } from "./requires.js";
 import { detectSimulators } from "../../src/runner/detect-simulators.js";
 import { findRecipe } from "../../src/simulators/catalog.js";
 
@@ -17,27 +17,11 @@ function missing(required: readonly string[]): string | undefined {
   return `not on this host: ${what}; install with apt-get install gromacs openfoam lammps calculix-ccx openmpi-bin (see .ci/run)`;
 }
 
-/** Registers `register` as a suite when every simulator in `required` is on this host. */
+/** The suite, when every simulator in `required` is on this host; else a loud skip or a failure. */
 export function describeWithSimulators(
   name: string,
   required: readonly string[],
   register: () => void,
 ): void {
-  const reason = missing(required);
-  if (reason === undefined) {
-    describe(name, register);
-    return;
-  }
-  if (process.env.CI === "true") {
-    describe(name, () => {
-      it("needs real simulators (CI=true: a missing simulator is a failure)", () => {
-        throw new Error(reason);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n*** SKIPPED ${name}: ${reason}\n\n`);
-  describe(name, () => {
-    it("needs real simulators", { skip: reason }, () => undefined);
-  });
+  describeRequiring(name, "real simulators", missing(required), register);
 }

@@ -1,6 +1,6 @@
 // A real Slurm cluster for the Slurm suites (scripts/slurm-dev-cluster.sh start), and loud skips
 // when there is none: with CI=true a missing cluster is a failure.
-import { describe, it } from "node:test";
+import { describeRequiring } from "./requires.js";
 import { buildSinfo, hasUsableNode, runSlurmCommand } from "../../src/providers/slurm-commands.js";
 
 /** Why Slurm cannot be used here, or undefined when a node takes jobs. */
@@ -16,25 +16,7 @@ async function probe(): Promise<string | undefined> {
 
 export const slurmUnavailable = await probe();
 
-/**
- * Registers the suite when a Slurm node takes jobs. Otherwise the suite is skipped with the
- * reason on stderr, or, with CI=true, fails.
- */
+/** The suite, when a Slurm node takes jobs; a loud skip, or with CI=true a failure, when not. */
 export function describeWithSlurm(name: string, register: () => void): void {
-  if (slurmUnavailable === undefined) {
-    describe(name, register);
-    return;
-  }
-  if (process.env.CI === "true") {
-    describe(name, () => {
-      it("needs Slurm (CI=true: a missing service is a failure)", () => {
-        throw new Error(slurmUnavailable);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n*** SKIPPED ${name}: ${slurmUnavailable}\n\n`);
-  describe(name, () => {
-    it("needs Slurm", { skip: slurmUnavailable }, () => undefined);
-  });
+  describeRequiring(name, "Slurm", slurmUnavailable, register);
 }

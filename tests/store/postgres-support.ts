@@ -1,6 +1,6 @@
 // A fresh PostgreSQL database per test run, and loud skips when there is no server.
 import { randomBytes } from "node:crypto";
-import { describe, it } from "node:test";
+import { describeRequiring } from "../helpers/requires.js";
 import pg from "pg";
 
 /** The server's maintenance database; tests create and drop their own next to it. */
@@ -37,27 +37,9 @@ async function probe(): Promise<string | undefined> {
 
 const unavailable = await probe();
 
-/**
- * Registers the suites of `register` when PostgreSQL is reachable. Otherwise the suite is
- * skipped with the reason on stderr, or, with CI=true, fails.
- */
+/** The suite, when PostgreSQL answers; a loud skip, or with CI=true a failure, when not. */
 export function describeWithPostgres(name: string, register: () => void): void {
-  if (unavailable === undefined) {
-    describe(name, register);
-    return;
-  }
-  if (process.env.CI === "true") {
-    describe(name, () => {
-      it("needs PostgreSQL (CI=true: a missing service is a failure)", () => {
-        throw new Error(unavailable);
-      });
-    });
-    return;
-  }
-  process.stderr.write(`\n*** SKIPPED ${name}: ${unavailable}\n\n`);
-  describe(name, () => {
-    it("needs PostgreSQL", { skip: unavailable }, () => undefined);
-  });
+  describeRequiring(name, "PostgreSQL", unavailable, register);
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
