@@ -18,7 +18,6 @@ import type { ServerConfig } from "../config/server-config.js";
 import type { MachineProvider } from "../domain/machine-group.js";
 import { createLocalProvider } from "../providers/local.js";
 import { createSlurmProvider } from "../providers/slurm.js";
-import { createControlChannel } from "../services/control-channel.js";
 import { expireStalledInputs } from "../services/expire-stalled-inputs.js";
 import { createIdleRelease } from "../services/release-idle-groups.js";
 import { handleLostMachine, reapExpiredLeases } from "../services/reap-lost-machines.js";
@@ -96,7 +95,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     blobs: openBlobStore(config.blobDir),
     clock: Date.now,
     events: opened.events,
-    control: createControlChannel(),
+    control: opened.control,
     providers,
     settings: {
       leaseMs: config.leaseMs,

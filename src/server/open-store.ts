@@ -4,9 +4,17 @@
 // log follows, runner claims and kills stay push-driven whichever server made the change.
 import { join } from "node:path";
 import type { ServerConfig } from "../config/server-config.js";
+import { FlotillaError } from "../domain/errors.js";
+import { createId } from "../domain/ids.js";
 import { isTerminalStatus } from "../domain/task-status.js";
 import type { Task } from "../domain/task.js";
 import { createEventHub, type EventHub } from "../lib/event-hub.js";
+import {
+  createControlChannel,
+  type ControlChannel,
+  type ControlMessageInput,
+  type ControlReply,
+} from "../services/control-channel.js";
 import type { ServiceDeps, TaskEvents } from "../services/service-deps.js";
 import { ALL_TASKS, publishTask } from "../services/task-events.js";
 import {
@@ -23,6 +31,8 @@ export interface OpenedStore {
   /** "sqlite" or "postgres", for the start-up log line. */
   readonly kind: "sqlite" | "postgres";
   readonly events: TaskEvents;
+  /** The runners' control channel; with PostgreSQL it reaches machines of the other servers. */
+  readonly control: ControlChannel;
   /** Starts relaying other servers' changes into `deps`' hubs; resolves with its stop function. */
   connect(deps: ServiceDeps): Promise<() => Promise<void>>;
 }
@@ -33,6 +43,7 @@ export async function openStore(config: ServerConfig, log: Log): Promise<OpenedS
       store: openSqliteTaskStore(join(config.dataDir, "flotilla.db")),
       kind: "sqlite",
       events: { tasks: createEventHub(), queues: createEventHub(), logs: createEventHub() },
+      control: createControlChannel(),
       connect: () => Promise.resolve(() => Promise.resolve()),
     };
   }
@@ -40,6 +51,8 @@ export async function openStore(config: ServerConfig, log: Log): Promise<OpenedS
     onError: (error) => log("database connection error", { error: error.message }),
   });
   const logs = createEventHub<number>();
+  const local = createControlChannel();
+  const relay = createControlRelay(local, store, log);
   return {
     store,
     kind: "postgres",
@@ -48,7 +61,8 @@ export async function openStore(config: ServerConfig, log: Log): Promise<OpenedS
       queues: createEventHub(),
       logs: broadcastingLogs(logs, store, log),
     },
-    connect: (deps) => relayNotifications(store, deps, logs, log),
+    control: relay.control,
+    connect: (deps) => relayNotifications(store, deps, logs, relay, log),
   };
 }
 
@@ -73,6 +87,7 @@ async function relayNotifications(
   store: PostgresTaskStore,
   deps: ServiceDeps,
   localLogs: EventHub<number>,
+  relay: ControlRelay,
   log: Log,
 ): Promise<() => Promise<void>> {
   // Kills requested on another server for tasks whose machine is attached here, sent once.
@@ -84,7 +99,7 @@ async function relayNotifications(
     }
     const machine = task.machine?.id;
     if (task.killRequestedAt === undefined || machine === undefined) return;
-    if (killsRelayed.has(task.id) || !deps.control.isPolling(machine)) return;
+    if (killsRelayed.has(task.id) || !deps.control.isAttached(machine)) return;
     killsRelayed.add(task.id);
     deps.control.send(machine, { type: "kill", taskId: task.id, graceMs: task.killGraceMs });
   };
@@ -104,6 +119,7 @@ async function relayNotifications(
       if (fromThisStore) return;
       if (channel === "task") republishTask(payload);
       else if (channel === "queue") deps.events.queues.publish(payload, payload);
+      else if (channel === "control") relay.onNotification(payload);
       else localLogs.publish(payload, 0);
     },
     {
@@ -117,4 +133,94 @@ async function relayNotifications(
       },
     },
   );
+}
+
+interface ControlRelay {
+  readonly control: ControlChannel;
+  /** A `control` notification of another server: `request:<id>` or `reply:<id>`. */
+  onNotification(payload: string): void;
+}
+
+/** What a relayed request row holds: the message, and how long its asker waits. */
+interface RelayedRequest {
+  readonly message: ControlMessageInput;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The control channel of a server sharing its database: a request for a machine attached here goes
+ * to it directly; any other goes through the database to the server the machine polls, which asks
+ * it and sends the reply back the same way. Kill and stop messages stay local (kills reach other
+ * servers' machines through the task's own notification, see relayKill).
+ */
+function createControlRelay(
+  local: ControlChannel,
+  store: PostgresTaskStore,
+  log: Log,
+): ControlRelay {
+  const waiting = new Map<string, () => void>();
+  const unreachable = (machineId: string, timeoutMs: number): FlotillaError =>
+    new FlotillaError(
+      "MACHINE_UNREACHABLE",
+      `machine ${machineId} did not answer within ${timeoutMs} ms; it may be overloaded or lost, try again`,
+    );
+  const askElsewhere = async (
+    machineId: string,
+    message: ControlMessageInput,
+    timeoutMs: number,
+  ): Promise<ControlReply> => {
+    const requestId = createId();
+    const answered = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        waiting.delete(requestId);
+        resolve(false);
+      }, timeoutMs);
+      waiting.set(requestId, () => {
+        clearTimeout(timer);
+        waiting.delete(requestId);
+        resolve(true);
+      });
+    });
+    const request: RelayedRequest = { message, timeoutMs };
+    await store.controlRelay.putRequest(requestId, machineId, request, Date.now());
+    await answered;
+    // Taken (and deleted) either way: a reply that came just after the deadline still counts.
+    const reply = (await store.controlRelay.takeReply(requestId)) as ControlReply | undefined;
+    if (reply === undefined) throw unreachable(machineId, timeoutMs);
+    return reply;
+  };
+  const answer = async (requestId: string): Promise<void> => {
+    const found = await store.controlRelay.getRequest(requestId);
+    if (found === undefined || !local.isAttached(found.machineId)) return;
+    const { message, timeoutMs } = found.message as RelayedRequest;
+    // Answer a little before the asker gives up, so that a timeout here still reaches it.
+    const reply = await local
+      .request(found.machineId, message, Math.max(1000, timeoutMs - 1000))
+      .catch((error: unknown): ControlReply => ({
+        ok: false,
+        error: {
+          code: error instanceof FlotillaError ? error.code : "INTERNAL",
+          message: error instanceof Error ? error.message : String(error),
+        },
+      }));
+    await store.controlRelay.putReply(requestId, reply);
+  };
+  return {
+    control: {
+      ...local,
+      request: (machineId, message, timeoutMs) =>
+        local.isAttached(machineId)
+          ? local.request(machineId, message, timeoutMs)
+          : askElsewhere(machineId, message, timeoutMs),
+    },
+    onNotification(payload) {
+      const [kind, requestId = ""] = payload.split(":", 2);
+      if (kind === "reply") waiting.get(requestId)?.();
+      else if (kind === "request") {
+        answer(requestId).catch((error: unknown) =>
+          log("answering a relayed control request failed", { requestId, error: String(error) }),
+        );
+      }
+    },
+  };
 }

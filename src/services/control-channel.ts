@@ -47,14 +47,21 @@ export interface ControlChannel {
   reply(machineId: string, requestId: string, reply: ControlReply): boolean;
   /** Drops a machine's queue (machine gone). */
   forget(machineId: string): void;
-  /** True while the machine's long poll waits on this server (it is attached here). */
-  isPolling(machineId: string): boolean;
+  /**
+   * True while the machine's long poll waits on this server, or ended here moments ago (its
+   * runner is between two polls): the machine is attached to this server.
+   */
+  isAttached(machineId: string): boolean;
 }
+
+/** A machine that polled here this recently is still attached (it polls again at once). */
+const ATTACHED_GRACE_MS = 15_000;
 
 export function createControlChannel(): ControlChannel {
   const queues = new Map<string, ControlMessage[]>();
   const arrivals = createEventHub<void>();
   const pending = new Map<string, PendingRequest>();
+  const lastPolls = new Map<string, number>();
 
   const send = (machineId: string, message: ControlMessageInput): string => {
     const requestId = createId();
@@ -67,7 +74,9 @@ export function createControlChannel(): ControlChannel {
 
   return {
     send,
-    isPolling: (machineId) => arrivals.listenerCount(machineId) > 0,
+    isAttached: (machineId) =>
+      arrivals.listenerCount(machineId) > 0 ||
+      Date.now() - (lastPolls.get(machineId) ?? -Infinity) < ATTACHED_GRACE_MS,
     async request(machineId, message, timeoutMs) {
       const requestId = send(machineId, message);
       return new Promise<ControlReply>((resolve, reject) => {
@@ -91,6 +100,7 @@ export function createControlChannel(): ControlChannel {
       });
     },
     async poll(machineId, waitMs, signal) {
+      lastPolls.set(machineId, Date.now());
       const messages = await waitForEvent(
         arrivals,
         machineId,
@@ -102,6 +112,7 @@ export function createControlChannel(): ControlChannel {
         },
         { timeoutMs: waitMs, signal },
       );
+      lastPolls.set(machineId, Date.now());
       return messages ?? [];
     },
     reply(machineId, requestId, reply) {
@@ -112,6 +123,7 @@ export function createControlChannel(): ControlChannel {
     },
     forget(machineId) {
       queues.delete(machineId);
+      lastPolls.delete(machineId);
     },
   };
 }

@@ -163,6 +163,30 @@ describeWithPostgres("two servers sharing one PostgreSQL database", () => {
     assert.ok(machines.includes(final.machine?.id ?? ""), "it ran on one of B's machines");
   });
 
+  it("live introspection asked of one server is answered by the machine attached to the other", async () => {
+    const input = join(work, "live-input");
+    await mkdir(input, { recursive: true });
+    await writeFile(join(input, "x"), "x");
+    const onB = await MachineGroup.get("on-b", clientB);
+    const script = "echo one > progress.txt; echo two >> progress.txt; echo ready; exec sleep 600";
+    const task = await simulators
+      .custom()
+      .run(input, { on: onB, commands: [["sh", "-c", script]] });
+    try {
+      await eventually(async () => ((await task.getLogs()).includes("ready") ? true : undefined));
+      // Asked of A; only B's runner can answer (through the database and B).
+      const files = await clientA.listTaskFiles(task.id);
+      assert.ok(
+        files.files.some((file) => file.path === "progress.txt"),
+        JSON.stringify(files.files),
+      );
+      const tail = await clientA.tailTask(task.id, { path: "progress.txt", lines: 5 });
+      assert.deepEqual(tail.lines, ["one", "two"]);
+    } finally {
+      await task.kill();
+    }
+  });
+
   it("a kill asked of one server reaches the task running on the other server's machine at once", async () => {
     const input = join(work, "kill-input");
     await mkdir(input, { recursive: true });

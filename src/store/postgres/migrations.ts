@@ -12,10 +12,12 @@ import {
 } from "./connection.js";
 import * as m001 from "./migrations/001-initial.js";
 import * as m002 from "./migrations/002-list-indexes.js";
+import * as m003 from "./migrations/003-control-relay.js";
 
 export const MIGRATIONS: readonly { version: number; up: string }[] = [
   { version: 1, up: m001.up },
   { version: 2, up: m002.up },
+  { version: 3, up: m003.up },
 ];
 
 // Any constant shared by every flotilla process; it names the migration lock among the

@@ -4,12 +4,18 @@ import pg from "pg";
 import type { Queryable } from "./connection.js";
 
 /** The PostgreSQL channels, prefixed so that other applications on the database do not collide. */
-const CHANNELS = { task: "flotilla_task", queue: "flotilla_queue", log: "flotilla_log" } as const;
+const CHANNELS = {
+  task: "flotilla_task",
+  queue: "flotilla_queue",
+  log: "flotilla_log",
+  control: "flotilla_control",
+} as const;
 
 /**
  * `task`: a task changed (payload: its id). `queue`: a task entered a queue, or the group's status
  * changed (payload: group). `log`: a task's log grew (payload: `<task id>:<stream>`; sent by
- * callers, not by the store's own writes).
+ * callers, not by the store's own writes). `control`: the control relay between servers
+ * (payload: `request:<id>` or `reply:<id>`).
  */
 export type NotificationChannel = keyof typeof CHANNELS;
 
@@ -43,6 +49,7 @@ function channelOf(name: string): NotificationChannel | undefined {
   if (name === CHANNELS.task) return "task";
   if (name === CHANNELS.queue) return "queue";
   if (name === CHANNELS.log) return "log";
+  if (name === CHANNELS.control) return "control";
   return undefined;
 }
 

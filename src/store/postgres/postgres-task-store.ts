@@ -18,6 +18,7 @@ import {
   type NotificationChannel,
   type SubscribeOptions,
 } from "./notifications.js";
+import * as relay from "./control-relay.js";
 import * as registry from "./postgres-registry.js";
 import { readTask } from "./task-hydrator.js";
 import { listTasks } from "./task-list.js";
@@ -62,6 +63,17 @@ export interface PostgresTaskStore extends TaskStore {
   ): Promise<() => Promise<void>>;
   /** Sends a notification outside any write (log growth: many small appends, no row). */
   notify(channel: NotificationChannel, payload: string): Promise<void>;
+  /**
+   * The control relay between servers: a request for a machine attached to another server is
+   * stored and announced (`control`, `request:<id>`); that server reads it, asks its machine and
+   * stores the reply (`reply:<id>`), which the asker takes (and so deletes).
+   */
+  readonly controlRelay: {
+    putRequest(requestId: string, machineId: string, message: unknown, at: number): Promise<void>;
+    getRequest(requestId: string): Promise<{ machineId: string; message: unknown } | undefined>;
+    putReply(requestId: string, reply: unknown): Promise<void>;
+    takeReply(requestId: string): Promise<unknown>;
+  };
 }
 
 /** Opens a pool on the database and brings its schema up to date before returning. */
@@ -156,6 +168,13 @@ function createStore(
     listUsers: () => read((db) => registry.listUsers(db)),
     revokeUser: (id, at) => write((c) => registry.revokeUser(c, id, at)),
     notify: (channel, payload) => read((db) => notify(db, channel, payload)),
+    controlRelay: {
+      putRequest: (id, machineId, message, at) =>
+        write((c) => relay.putRequest(c, id, machineId, message, at)),
+      getRequest: (id) => read((db) => relay.getRequest(db, id)),
+      putReply: (id, reply) => write((c) => relay.putReply(c, id, reply)),
+      takeReply: (id) => read((db) => relay.takeReply(db, id)),
+    },
     subscribe: (listener, subscribeOptions) =>
       guard(async () => {
         const unsubscribe = await openListener(listener, subscribeOptions);
