@@ -56,9 +56,10 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
     child.once("exit", (code, signal) => {
       children.delete(machineId);
       options.log("machine exited", { machineId, group: group.name, code, signal });
-      // A runner ends with 0 when its group ends or it is told to stop; anything else is a crash
-      // (or a kill from outside): replace the machine while the group runs. Its task, if any,
-      // returns to the queue when its lease expires.
+      // A runner ends with 0 when its group ends or the server tells it to stop; anything else is
+      // a crash, or a signal from outside (SIGTERM: 143, after handing its task back): replace
+      // the machine while the group runs, unless this provider stopped it. A crashed runner's
+      // task returns to the queue when its lease expires.
       const crashed = code !== 0 || signal !== null;
       if (!crashed) return;
       // The task's processes lead their own group and would outlive their runner: end them.

@@ -28,10 +28,16 @@ export function registerRunnerStart(runner: Command): void {
       // Loaded here: the other commands start faster without the runner code.
       const { startRunner } = await import("../../../runner/start-runner.js");
       const handle = await startRunner(config);
-      const stop = (): void => void handle.stop();
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
+      // Stopped by a signal: exit 128 + its number, as a shell would report it, so that whoever
+      // started the runner can tell it from the end of its group (0) and replace it if unasked.
+      let signalCode = 0;
+      const stopOn = (code: number) => (): void => {
+        signalCode = code;
+        void handle.stop();
+      };
+      process.on("SIGINT", stopOn(130));
+      process.on("SIGTERM", stopOn(143));
       await handle.done;
-      process.exit(0);
+      process.exit(signalCode);
     });
 }
