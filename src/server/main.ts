@@ -22,7 +22,7 @@ import { expireStalledInputs } from "../services/expire-stalled-inputs.js";
 import { createIdleRelease } from "../services/release-idle-groups.js";
 import { handleLostMachine, reapExpiredLeases } from "../services/reap-lost-machines.js";
 import { createElasticScaler } from "../services/scale-elastic-groups.js";
-import type { ServiceDeps } from "../services/service-deps.js";
+import type { GroupPlacement, ServiceDeps } from "../services/service-deps.js";
 import { createRunnerToken, ensureAdmin } from "../services/users.js";
 import { createApp } from "./create-app.js";
 import { openStore } from "./open-store.js";
@@ -107,6 +107,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
       archiveLimits: { maxBytes: config.maxInputBytes, maxFiles: config.maxInputFiles },
       inputTimeoutMs: config.inputTimeoutMs,
     },
+    placement: opened.kind === "postgres" ? createGroupPlacement(config.dataDir) : undefined,
     log,
   };
   const adminTokenPath = join(config.dataDir, "admin-token");
@@ -124,7 +125,7 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
     const token = readFileSync(adminTokenPath, "utf8").trim();
     writeSecretFile(config.writeCredentials, JSON.stringify({ url, token }, null, 2));
   }
-  await restartGroups(deps, config.dataDir);
+  await restartGroups(deps);
   const releaseIdle = createIdleRelease(deps);
   const scaler = createElasticScaler(deps);
   // Growth is pushed by queue events; this finds new elastic groups and releases idle machines.
@@ -168,15 +169,13 @@ export async function startServer(config: ServerConfig, log = logLine): Promise<
 }
 
 /** Groups that were running when the server stopped get fresh machines (their old ones ended). */
-async function restartGroups(deps: ServiceDeps, dataDir: string): Promise<void> {
+async function restartGroups(deps: ServiceDeps): Promise<void> {
   for (const group of await deps.store.listMachineGroups()) {
     const provider = deps.providers[group.provider];
     if (provider === undefined || group.status !== "running") continue;
-    const machines = await deps.store.listMachines(group.name);
-    // Servers sharing a database each restart only the groups whose machines they started (both
-    // providers keep a directory per machine under the data dir).
-    if (!machines.some((machine) => existsSync(join(dataDir, "machines", machine.id)))) continue;
-    for (const machine of machines) {
+    // Servers sharing a database each restart only the groups they host.
+    if (deps.placement?.hosts(group.name) === false) continue;
+    for (const machine of await deps.store.listMachines(group.name)) {
       if (machine.status !== "stopped")
         await deps.store.updateMachine(machine.id, { status: "stopped", taskId: null });
     }
@@ -189,4 +188,19 @@ async function restartGroups(deps: ServiceDeps, dataDir: string): Promise<void> 
         }),
       );
   }
+}
+
+/**
+ * Groups made through this server, remembered as `<dataDir>/groups/<name>` (the data dir is this
+ * server's own; the blob dir is what servers share).
+ */
+function createGroupPlacement(dataDir: string): GroupPlacement {
+  const marker = (name: string): string => join(dataDir, "groups", encodeURIComponent(name));
+  return {
+    hosts: (name) => existsSync(marker(name)),
+    adopt: (name) => {
+      mkdirSync(join(dataDir, "groups"), { recursive: true });
+      writeFileSync(marker(name), `${new Date().toISOString()}\n`);
+    },
+  };
 }

@@ -66,6 +66,7 @@ export async function createMachineGroup(
     costPerHour: request.costPerHour,
     createdAt: now,
   });
+  deps.placement?.adopt(group.name);
   const token = await createRunnerToken(deps, group.name);
   try {
     await provider.startMachines(group, group.numMachines, token);

@@ -10,7 +10,8 @@ export function createIdleRelease(deps: ServiceDeps): () => Promise<boolean> {
   return async () => {
     const group = await deps.store.getMachineGroup(DEFAULT_MACHINE_GROUP);
     const now = deps.clock();
-    if (group?.status !== "running") {
+    // Released by the server that runs its machines, not by every server sharing the database.
+    if (group?.status !== "running" || deps.placement?.hosts(DEFAULT_MACHINE_GROUP) === false) {
       lastBusyAt = now;
       return false;
     }

@@ -102,6 +102,8 @@ export function createElasticScaler(deps: ServiceDeps): ElasticScaler {
     async sweep() {
       for (const group of await deps.store.listMachineGroups()) {
         if (group.status !== "running" || elasticLimitsOf(group) === undefined) continue;
+        // Another server sharing the database runs this group's machines: it scales it.
+        if (deps.placement?.hosts(group.name) === false) continue;
         if (!subscriptions.has(group.name)) {
           subscriptions.set(
             group.name,

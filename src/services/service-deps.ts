@@ -36,6 +36,17 @@ export interface TaskEvents {
   readonly logs: EventHub<number>;
 }
 
+/**
+ * Which machine groups this server runs the machines of. Alone on its store a server hosts every
+ * group; servers sharing a PostgreSQL database each host the groups made through them, so that
+ * only one of them scales, restarts or releases a group.
+ */
+export interface GroupPlacement {
+  hosts(groupName: string): boolean;
+  /** Records that this server hosts the group (it was made through this server). */
+  adopt(groupName: string): void;
+}
+
 export interface ServiceDeps {
   readonly store: TaskStore;
   readonly blobs: BlobStore;
@@ -44,5 +55,7 @@ export interface ServiceDeps {
   readonly control: ControlChannel;
   readonly providers: Readonly<Partial<Record<MachineGroup["provider"], MachineProvider>>>;
   readonly settings: ServiceSettings;
+  /** Absent: this server hosts every group (one server per store). */
+  readonly placement?: GroupPlacement | undefined;
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
 }

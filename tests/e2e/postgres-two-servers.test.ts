@@ -211,6 +211,39 @@ describeWithPostgres("two servers sharing one PostgreSQL database", () => {
     assert.equal(final.status, "killed");
   });
 
+  it("an elastic group is scaled only by the server it was made through", async () => {
+    const elastic = new MachineGroup({
+      name: "elastic-on-a",
+      provider: "local",
+      maxMachines: 2,
+      maxIdleMs: 60_000,
+      client: clientA,
+    });
+    await elastic.start();
+    const input = join(work, "elastic-input");
+    await mkdir(input, { recursive: true });
+    await writeFile(join(input, "x"), "x");
+    // Submitted through B, whose scaler sees the group too but must leave it to A.
+    const viaB = await MachineGroup.get("elastic-on-a", clientB);
+    const submitted = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        simulators.custom().run(input, { on: viaB, commands: [["sh", "-c", "sleep 0.5"]] }),
+      ),
+    );
+    for (const task of submitted) assert.equal((await task.wait()).status, "success");
+    const machines = (await elastic.getInfo()).machines;
+    assert.ok(machines.length > 0 && machines.length <= 2, `${machines.length} machines`);
+    const startedBy = await Promise.all(
+      machines.map(async (machine) =>
+        (await readdir(join(work, "a", "machines")).catch((): string[] => [])).includes(machine.id)
+          ? "a"
+          : "b",
+      ),
+    );
+    assert.deepEqual([...new Set(startedBy)], ["a"], "only A started machines for it");
+    await elastic.terminate();
+  });
+
   it(`${TASKS} tasks submitted through both servers for both groups each run exactly once, and every wait returns`, async () => {
     const input = join(work, "input");
     const markers = join(work, "markers");
