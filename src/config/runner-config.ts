@@ -27,6 +27,12 @@ export const RunnerConfig = z.object({
    * several runners share it, or the Slurm allocation; all the host's cores when unset.
    */
   cpus: z.coerce.number().int("must be a whole number").min(1, "must be at least 1").optional(),
+  /**
+   * The server process that started this runner (the local provider sets FLOTILLA_PARENT_PID):
+   * when it is gone, the runner takes no new task, finishes the one it runs, and exits. A
+   * restarted server starts machines of its own.
+   */
+  parentPid: z.coerce.number().int().min(1).optional(),
 });
 /** Settings of one runner process. */
 export type RunnerConfig = z.infer<typeof RunnerConfig>;
@@ -71,6 +77,7 @@ export function loadRunnerConfig(
     machineId: pick(["--machine-id", options.machineId]),
     workDir: pick(["--work-dir", options.workDir]),
     providerRef: pick(["--provider-ref", options.providerRef], ["SLURM_JOB_ID", env.SLURM_JOB_ID]),
+    parentPid: pick(["FLOTILLA_PARENT_PID", env.FLOTILLA_PARENT_PID]),
     // A Slurm pilot offers what its job was given (--cpus-per-task), not the node's cores.
     cpus: pick(
       ["--cpus", options.cpus],

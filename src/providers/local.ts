@@ -49,7 +49,12 @@ export function createLocalProvider(options: LocalProviderOptions): MachineProvi
     const args = runnerArguments(options.cliPath, options.serverUrl(), group, machineId, dir);
     const child = spawn(process.execPath, args, {
       stdio: ["ignore", logFd, logFd],
-      env: { ...process.env, FLOTILLA_TOKEN: token, FLOTILLA_RUNNER_CPUS: String(cpuShare(group)) },
+      env: {
+        ...process.env,
+        FLOTILLA_TOKEN: token,
+        FLOTILLA_RUNNER_CPUS: String(cpuShare(group)),
+        FLOTILLA_PARENT_PID: String(process.pid),
+      },
     });
     closeSync(logFd);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));

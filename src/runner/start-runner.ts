@@ -43,7 +43,11 @@ export async function startRunner(
   // Task dirs left by an earlier runner with this work dir belong to tasks long requeued.
   await rm(join(config.workDir, "tasks"), { recursive: true, force: true });
   await mkdir(join(config.workDir, "tasks"), { recursive: true });
+  const orphaned = (): boolean =>
+    config.parentPid !== undefined && process.ppid !== config.parentPid;
   const detected = await detectHostSimulators();
+  if (orphaned())
+    throw new Error(`the server process ${config.parentPid} that started this runner is gone`);
   const host = { cpus: config.cpus ?? describeHost().cpus, ...detected };
   const registered = await registerMachine(api, config, config.machineId, {
     log,
@@ -84,8 +88,24 @@ export async function startRunner(
     handlers: createControlHandlers(loop, () => void stop()),
     log,
   });
+  // The server that started this runner died: take no new task, finish the current one, exit.
+  const watchdog = setInterval(() => {
+    if (!orphaned()) return;
+    clearInterval(watchdog);
+    log(
+      `the server process ${config.parentPid} that started this runner is gone; stopping after the current task`,
+    );
+    loop.drain();
+    if (loop.current() === undefined) void stop();
+  }, ORPHAN_CHECK_MS);
+  watchdog.unref();
   // A loop that ends by itself (drained, refused) takes the control poll down with it.
-  const done = loop.done.finally(() => stopping.abort()).then(() => control);
+  const done = loop.done
+    .finally(() => {
+      clearInterval(watchdog);
+      stopping.abort();
+    })
+    .then(() => control);
   return { machineId: machine.id, stop, done };
 }
 
@@ -117,6 +137,9 @@ function createControlHandlers(loop: ClaimLoop, stop: () => void): ControlHandle
     },
   };
 }
+
+/** How often a runner started by a server checks that the server process still exists. */
+const ORPHAN_CHECK_MS = 1_000;
 
 function logToStderr(line: string): void {
   process.stderr.write(`${new Date().toISOString()} runner: ${line}\n`);

@@ -141,6 +141,10 @@ describe("server killed with SIGKILL mid-work", () => {
       );
     } finally {
       if (server !== undefined) {
+        // Every machine the last server knows, also runners a killed server left behind.
+        const client = new Flotilla({ url: server.url, token: await readAdminToken(dataDir) });
+        const known = await groupMachines(client).catch(() => ({ machines: [] }));
+        for (const machine of known.machines) pids.add(machine.pid ?? 0);
         process.kill(server.pid, "SIGTERM");
         await server.exited;
       }

@@ -18,6 +18,7 @@ describe("runner config", () => {
       workDir: join(tmpdir(), "flotilla-runner-m7"),
       providerRef: "4242",
       cpus: undefined,
+      parentPid: undefined,
     });
   });
 
