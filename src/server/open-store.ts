@@ -103,15 +103,24 @@ async function relayNotifications(
     killsRelayed.add(task.id);
     deps.control.send(machine, { type: "kill", taskId: task.id, graceMs: task.killGraceMs });
   };
+  // One read at a time per task, in notification order: an older state read on one pool
+  // connection must not be published after a newer one read on another.
+  const reading = new Map<string, Promise<void>>();
   const republishTask = (id: string): void => {
-    store.getTask(id).then(
-      (task) => {
-        if (task === undefined) return;
-        relayKill(task);
-        publishTask(deps, task);
-      },
-      (error: unknown) => log("relaying a task change failed", { id, error: String(error) }),
-    );
+    const next = (reading.get(id) ?? Promise.resolve())
+      .then(() => store.getTask(id))
+      .then(
+        (task) => {
+          if (task === undefined) return;
+          relayKill(task);
+          publishTask(deps, task);
+        },
+        (error: unknown) => log("relaying a task change failed", { id, error: String(error) }),
+      )
+      .finally(() => {
+        if (reading.get(id) === next) reading.delete(id);
+      });
+    reading.set(id, next);
   };
   return store.subscribe(
     (channel, payload, fromThisStore) => {
