@@ -66,6 +66,8 @@ export interface BlobStore {
   logPath(taskId: string, stream: LogStream): string;
   /** Unpacks an output archive, replacing earlier outputs; INVALID_INPUT when rejected. */
   writeOutputs(taskId: string, source: Readable, limits: ArchiveLimits): Promise<OutputManifest>;
+  /** Records that the task has no outputs (an empty manifest), replacing earlier outputs. */
+  writeEmptyOutputs(taskId: string): Promise<OutputManifest>;
   getOutputManifest(taskId: string): Promise<OutputManifest | undefined>;
   /** Tar of all outputs or of `files`; throws FILE_NOT_FOUND before streaming for an unknown one. */
   packOutputs(taskId: string, files?: readonly string[]): Readable;
@@ -207,6 +209,20 @@ export function openBlobStore(dataDir: string): BlobStore {
           await rm(staging, { recursive: true, force: true });
           throw error instanceof ArchiveRejectedError ? outputsRejected(taskId, error) : error;
         }
+      });
+    },
+
+    async writeEmptyOutputs(taskId) {
+      const dir = taskDir(taskId);
+      return serial.run(`outputs:${dir}`, async () => {
+        // What an upload of an empty archive stores, without the archive: an empty outputs dir.
+        const staging = join(dir, `.outputs-${randomUUID()}.tmp`);
+        await mkdir(staging, { recursive: true });
+        const manifest: OutputManifest = { files: [], totalBytes: 0 };
+        manifestChanged(taskId);
+        await replaceOutputs(dir, staging, manifest);
+        manifestChanged(taskId, manifest);
+        return manifest;
       });
     },
 

@@ -7,7 +7,8 @@
  * 4. `POST /runner/tasks/:id/started` when the commands start.
  * 5. `POST /runner/tasks/:id/logs?stream=stdout|stderr` with raw bytes, while running.
  * 6. `POST /runner/heartbeat` every `heartbeatMs`: renews the lease of the current task.
- * 7. `PUT /runner/tasks/:id/outputs` streams the outputs as a tar archive.
+ * 7. `PUT /runner/tasks/:id/outputs` streams the outputs as a tar archive (skipped when there
+ *    are none: finish with an empty manifest makes the server record empty outputs).
  * 8. `POST /runner/tasks/:id/finish` with the exit code, metrics and the sha256 manifest.
  * Meanwhile `GET /runner/control` long-polls for control messages (kill, introspection), and
  * `POST /runner/control/:requestId/reply` answers them.

@@ -22,6 +22,7 @@ interface Recorded {
   logs: Record<LogStream, string>;
   firstLogAt?: number;
   outputsDir: string;
+  uploads: number;
 }
 
 interface FakeOptions {
@@ -37,6 +38,7 @@ function createRecordingApi(
   const recorded: Recorded = {
     logs: { stdout: "", stderr: "" },
     outputsDir: join(dir, "received"),
+    uploads: 0,
   };
   const refuse = (): Promise<never> => Promise.reject(new Error("not used by run-task"));
   const api: RunnerApi = {
@@ -57,6 +59,7 @@ function createRecordingApi(
       return Promise.resolve();
     },
     async uploadOutputs(_machineId, _taskId, archive) {
+      recorded.uploads += 1;
       if (options.uploadFails === true) {
         archive.destroy();
         throw new FlotillaError("UNAVAILABLE", "cannot reach the flotilla server (test)");
@@ -152,6 +155,17 @@ describe("run-task: one task from input to finish", () => {
         false,
         "the working dir is removed",
       );
+    });
+  });
+
+  it("a task without outputs uploads nothing and finishes with an empty manifest", async () => {
+    await withTempDir(async (dir) => {
+      const { run, recorded } = await runOne(dir, [["true"]]);
+      await run.done;
+      assert.equal(recorded.finish?.outcome, "exited");
+      assert.equal(recorded.finish.exitCode, 0);
+      assert.deepEqual(recorded.finish.manifest, []);
+      assert.equal(recorded.uploads, 0);
     });
   });
 

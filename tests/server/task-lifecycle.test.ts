@@ -76,6 +76,39 @@ describe("task lifecycle through the runner protocol", () => {
     assert.equal(await logs.text(), "line 1\n");
   });
 
+  it("a runner without outputs skips the upload: finish with an empty manifest stores empty outputs, replacing earlier ones", async () => {
+    const outputsOf = async (id: string) =>
+      json<{ files: unknown[]; totalBytes: number }>(
+        await app.request("GET", `/api/v1/tasks/${id}/outputs`),
+        200,
+      );
+    const plain = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    await json(await machine.started(plain.id), 200);
+    const done = await json<TaskView>(
+      await machine.finish(plain.id, { outcome: "exited", exitCode: 0, manifest: [] }),
+      200,
+    );
+    assert.equal(done.status, "success");
+    assert.equal(done.metrics.outputFiles, 0);
+    assert.deepEqual(await outputsOf(plain.id), { taskId: plain.id, files: [], totalBytes: 0 });
+    const archive = await app.request("GET", `/api/v1/tasks/${plain.id}/outputs/archive`);
+    assert.equal(archive.status, 200);
+    await archive.arrayBuffer();
+
+    // Outputs left by an earlier upload (an attempt that did not finish) do not survive.
+    const again = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    await json(await machine.started(again.id), 200);
+    await json(await machine.uploadOutputs(again.id, { "stale.txt": "old" }), 200);
+    const replaced = await json<TaskView>(
+      await machine.finish(again.id, { outcome: "exited", exitCode: 0, manifest: [] }),
+      200,
+    );
+    assert.equal(replaced.status, "success");
+    assert.deepEqual((await outputsOf(again.id)).files, []);
+  });
+
   it("a non-zero exit ends failed with the exit code and the tail of stderr in reason", async () => {
     const queued = await submit(app, { machineGroup: "g1" });
     await machine.claim();
