@@ -219,12 +219,17 @@ async function downloadInput(
 ): Promise<PreparedInput | { error: string }> {
   const startedAt = performance.now();
   const { workingDir } = state.dirs;
+  let retrying = false;
   try {
     const unpacked = await retry(
       async () => {
-        // A retry starts from an empty directory: a half-unpacked archive must not mix in.
-        await rm(workingDir, { recursive: true, force: true });
-        await mkdir(workingDir, { recursive: true });
+        // A retry starts from an empty directory: a half-unpacked archive must not mix in (the
+        // first try has the fresh one runTask made).
+        if (retrying) {
+          await rm(workingDir, { recursive: true, force: true });
+          await mkdir(workingDir, { recursive: true });
+        }
+        retrying = true;
         const input = await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
         // unpackArchive leaves a rejected source paused: destroy it to free the connection.
         return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS).finally(() =>
