@@ -19,7 +19,17 @@ import {
   closeSync,
   readFileSync,
 } from "node:fs";
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from "node:fs/promises";
 import { join, posix } from "node:path";
 import { PassThrough, Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -58,6 +68,8 @@ export interface BlobStore {
   /** The stored archive; throws FILE_NOT_FOUND at once (before streaming) when absent. */
   openInput(taskId: string): Readable;
   inputSize(taskId: string): Promise<number | undefined>;
+  /** The stored input archive when it is at most `maxBytes`; undefined when larger or absent. */
+  readSmallInput(taskId: string, maxBytes: number): Promise<Buffer | undefined>;
   /** Appends in call order, also for concurrent calls on the same log. */
   appendLog(taskId: string, stream: LogStream, chunk: Uint8Array): Promise<void>;
   logSize(taskId: string, stream: LogStream): Promise<number>;
@@ -169,6 +181,21 @@ export function openBlobStore(dataDir: string): BlobStore {
 
     async inputSize(taskId) {
       return (await stat(join(taskDir(taskId), INPUT_FILE)).catch(ignoreMissing))?.size;
+    },
+
+    async readSmallInput(taskId, maxBytes) {
+      const file = await open(join(taskDir(taskId), INPUT_FILE), "r").catch(ignoreMissing);
+      if (file === undefined) return undefined;
+      try {
+        const { size } = await file.stat();
+        if (size > maxBytes) return undefined;
+        // Inputs are written to a temp name and renamed: the opened file does not change.
+        const buffer = Buffer.alloc(size);
+        const { bytesRead } = await file.read(buffer, 0, size, 0);
+        return bytesRead === size ? buffer : undefined;
+      } finally {
+        await file.close();
+      }
     },
 
     async appendLog(taskId, stream, chunk) {

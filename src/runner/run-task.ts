@@ -4,6 +4,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { FlotillaError } from "../domain/errors.js";
 import {
   ArchiveRejectedError,
@@ -62,22 +63,23 @@ export function taskDirsFor(workDir: string, task: Pick<TaskView, "id" | "attemp
   };
 }
 
-export function startTask(ctx: TaskContext, task: TaskView): TaskRun {
+/** `input`: the archive that came with the claim (small inputs), else it is downloaded. */
+export function startTask(ctx: TaskContext, task: TaskView, input?: Buffer): TaskRun {
   const dirs = taskDirsFor(ctx.workDir, task);
   const host = ctx.host ?? { cpus: availableParallelism(), environmentScripts: {}, simulators: {} };
   const state = createTaskState(prepareForHost(task, dirs.workingDir, host), dirs, ctx.log);
-  const done = runTask(ctx, state).catch((error: unknown) => {
+  const done = runTask(ctx, state, input).catch((error: unknown) => {
     ctx.log(`task ${task.id}: runner error: ${describe(error)}`);
   });
   return { state, done };
 }
 
-async function runTask(ctx: TaskContext, state: TaskState): Promise<void> {
+async function runTask(ctx: TaskContext, state: TaskState, input?: Buffer): Promise<void> {
   const { task, dirs } = state;
   try {
     await rm(dirs.taskDir, { recursive: true, force: true });
     await mkdir(dirs.workingDir, { recursive: true });
-    const report = await prepareAndRun(ctx, state);
+    const report = await prepareAndRun(ctx, state, input);
     if (report === undefined) return;
     await sendFinish(ctx, state, report);
   } catch (error) {
@@ -93,12 +95,16 @@ async function runTask(ctx: TaskContext, state: TaskState): Promise<void> {
 }
 
 /** The report to finish with, or undefined when the task was dropped. */
-async function prepareAndRun(ctx: TaskContext, state: TaskState): Promise<Report | undefined> {
+async function prepareAndRun(
+  ctx: TaskContext,
+  state: TaskState,
+  inlineInput: Buffer | undefined,
+): Promise<Report | undefined> {
   // Claimed by a machine that lacks the simulator (a group whose machines had not registered
   // when the task was submitted): fail it with the reason rather than "command not found".
   const missing = ctx.host === undefined ? undefined : missingSimulator(state.task, ctx.host);
   if (missing !== undefined) return { outcome: "error", reason: missing };
-  const prepared = await guard(state, () => downloadInput(ctx, state));
+  const prepared = await guard(state, () => downloadInput(ctx, state, inlineInput));
   if (state.ending() !== undefined) return endedEarly(state);
   if ("error" in prepared) return { outcome: "error", reason: prepared.error };
   if (!(await reportStarted(ctx, state, prepared))) return endedEarly(state);
@@ -216,6 +222,7 @@ interface PreparedInput {
 async function downloadInput(
   ctx: TaskContext,
   state: TaskState,
+  inlineInput: Buffer | undefined,
 ): Promise<PreparedInput | { error: string }> {
   const startedAt = performance.now();
   const { workingDir } = state.dirs;
@@ -229,8 +236,12 @@ async function downloadInput(
           await rm(workingDir, { recursive: true, force: true });
           await mkdir(workingDir, { recursive: true });
         }
+        // The archive that came with the claim is used once; a retry downloads it.
+        const input =
+          !retrying && inlineInput !== undefined
+            ? Readable.from([inlineInput])
+            : await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
         retrying = true;
-        const input = await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
         // unpackArchive leaves a rejected source paused: destroy it to free the connection.
         return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS).finally(() =>
           input.destroy(),

@@ -158,6 +158,15 @@ export async function getLeasedTask(
   return task;
 }
 
+/** The input archive to send with the claim answer, when it is small enough to. */
+export async function smallTaskInput(
+  deps: ServiceDeps,
+  taskId: string,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
+  return deps.blobs.readSmallInput(taskId, maxBytes).catch(() => undefined);
+}
+
 export async function openTaskInput(
   deps: ServiceDeps,
   principal: Principal,

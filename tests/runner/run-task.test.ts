@@ -23,6 +23,7 @@ interface Recorded {
   firstLogAt?: number;
   outputsDir: string;
   uploads: number;
+  inputDownloads: number;
 }
 
 interface FakeOptions {
@@ -39,6 +40,7 @@ function createRecordingApi(
     logs: { stdout: "", stderr: "" },
     outputsDir: join(dir, "received"),
     uploads: 0,
+    inputDownloads: 0,
   };
   const refuse = (): Promise<never> => Promise.reject(new Error("not used by run-task"));
   const api: RunnerApi = {
@@ -47,7 +49,10 @@ function createRecordingApi(
     heartbeat: refuse,
     pollControl: refuse,
     replyControl: refuse,
-    openInput: () => Promise.resolve(options.input()),
+    openInput: () => {
+      recorded.inputDownloads += 1;
+      return Promise.resolve(options.input());
+    },
     started(_taskId, request) {
       recorded.started = request;
       return Promise.resolve();
@@ -107,7 +112,7 @@ async function inputArchive(dir: string): Promise<() => Readable> {
 async function runOne(
   dir: string,
   commands: string[][],
-  options: Partial<FakeOptions> & { task?: Partial<TaskView> } = {},
+  options: Partial<FakeOptions> & { task?: Partial<TaskView>; inlineInput?: Buffer } = {},
 ) {
   const input = options.input ?? (await inputArchive(dir));
   const { api, recorded } = createRecordingApi(dir, { ...options, input });
@@ -121,6 +126,7 @@ async function runOne(
       log: () => undefined,
     },
     task,
+    options.inlineInput,
   );
   return { run, recorded, task };
 }
@@ -155,6 +161,24 @@ describe("run-task: one task from input to finish", () => {
         false,
         "the working dir is removed",
       );
+    });
+  });
+
+  it("uses the input that came with the claim instead of downloading it", async () => {
+    await withTempDir(async (dir) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await inputArchive(dir))() as AsyncIterable<Buffer>)
+        chunks.push(chunk);
+      const { run, recorded } = await runOne(dir, [["sh", "-c", "cat in.txt"]], {
+        inlineInput: Buffer.concat(chunks),
+        input: () => Readable.from([Buffer.from("not used: the claim brought the input")]),
+      });
+      await run.done;
+      assert.equal(recorded.inputDownloads, 0);
+      assert.equal(recorded.started?.inputFiles, 2);
+      assert.equal(recorded.logs.stdout, "input data\n");
+      assert.equal(recorded.finish?.outcome, "exited");
+      assert.equal(recorded.finish.exitCode, 0);
     });
   });
 

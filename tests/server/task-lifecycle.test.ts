@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { INLINE_INPUT_MAX_BYTES } from "../../src/protocol/runner.js";
 import type { KillView, TaskView } from "../../src/protocol/tasks.js";
 import { reapExpiredLeases, retryOrFail } from "../../src/services/reap-lost-machines.js";
 import {
@@ -107,6 +109,30 @@ describe("task lifecycle through the runner protocol", () => {
     );
     assert.equal(replaced.status, "success");
     assert.deepEqual((await outputsOf(again.id)).files, []);
+  });
+
+  it("a small input comes with the claim answer; a large one is left to GET /input", async () => {
+    const claimAnswer = async () =>
+      json<{ task: TaskView; input?: string }>(
+        await machine.call("POST", "/claim", { machineId: machine.id, waitMs: 0 }),
+        200,
+      );
+    const small = await submit(app, { machineGroup: "g1" }, { "a.txt": "hello" });
+    const first = await claimAnswer();
+    assert.equal(first.task.id, small.id);
+    const download = await machine.call("GET", `/tasks/${small.id}/input?machineId=${machine.id}`);
+    const stored = Buffer.from(await download.arrayBuffer());
+    assert.equal(download.status, 200);
+    assert.deepEqual(Buffer.from(first.input ?? "", "base64"), stored);
+    await json(await machine.finish(small.id, { outcome: "error", reason: "test: not run" }), 200);
+
+    // Random bytes do not compress: the archive is larger than INLINE_INPUT_MAX_BYTES.
+    const noise = randomBytes(INLINE_INPUT_MAX_BYTES).toString("base64");
+    const large = await submit(app, { machineGroup: "g1" }, { "big.txt": noise });
+    const second = await claimAnswer();
+    assert.equal(second.task.id, large.id);
+    assert.equal(second.input, undefined);
+    await json(await machine.finish(large.id, { outcome: "error", reason: "test: not run" }), 200);
   });
 
   it("a non-zero exit ends failed with the exit code and the tail of stderr in reason", async () => {
