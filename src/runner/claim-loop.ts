@@ -5,7 +5,6 @@ import { hostname } from "node:os";
 import type { RunnerConfig } from "../config/runner-config.js";
 import { FlotillaError } from "../domain/errors.js";
 import type { RegisterResponse } from "../protocol/runner.js";
-import type { TaskView } from "../protocol/tasks.js";
 import { createBackoff, isTransientError, pause, retry } from "./backoff.js";
 import { describeHost } from "./detect-simulators.js";
 import { startHeartbeat } from "./heartbeat.js";
