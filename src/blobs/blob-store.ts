@@ -242,12 +242,16 @@ export function openBlobStore(dataDir: string): BlobStore {
     async writeEmptyOutputs(taskId) {
       const dir = taskDir(taskId);
       return serial.run(`outputs:${dir}`, async () => {
-        // What an upload of an empty archive stores, without the archive: an empty outputs dir.
-        const staging = join(dir, `.outputs-${randomUUID()}.tmp`);
-        await mkdir(staging, { recursive: true });
+        // As replaceOutputs, in fewer steps: no files need no outputs dir (an absent output file
+        // is FILE_NOT_FOUND either way). The manifest goes first and comes back last.
         const manifest: OutputManifest = { files: [], totalBytes: 0 };
+        await mkdir(dir, { recursive: true });
         manifestChanged(taskId);
-        await replaceOutputs(dir, staging, manifest);
+        await rm(join(dir, MANIFEST_FILE), { force: true });
+        await rm(join(dir, OUTPUTS_DIR), { recursive: true, force: true });
+        const temp = join(dir, `.outputs-manifest-${randomUUID()}.tmp`);
+        await writeFile(temp, JSON.stringify(manifest));
+        await rename(temp, join(dir, MANIFEST_FILE));
         manifestChanged(taskId, manifest);
         return manifest;
       });

@@ -275,10 +275,11 @@ describe("blob store: outputs", () => {
       assert.deepEqual(manifest, { files: [], totalBytes: 0 });
       assert.deepEqual(await store.getOutputManifest(TASK), manifest);
       await assert.rejects(stat(store.outputFilePath(TASK, "old.txt") ?? ""), { code: "ENOENT" });
-      assert.deepEqual((await readdir(join(dataDir, "tasks", TASK))).sort(), [
-        "outputs",
-        "outputs.json",
-      ]);
+      assert.throws(
+        () => store.openOutputFile(TASK, "old.txt"),
+        assertFlotillaError("FILE_NOT_FOUND"),
+      );
+      assert.deepEqual(await readdir(join(dataDir, "tasks", TASK)), ["outputs.json"]);
       const dest = join(scratch, "..", "unpacked-empty");
       await unpackArchive(store.packOutputs(TASK), dest, DEFAULT_ARCHIVE_LIMITS);
       assert.deepEqual(await listFilesWithHashes(dest), []);
