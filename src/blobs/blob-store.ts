@@ -28,6 +28,7 @@ import {
   rename,
   rm,
   stat,
+  unlink,
   writeFile,
 } from "node:fs/promises";
 import { join, posix } from "node:path";
@@ -165,7 +166,8 @@ export function openBlobStore(dataDir: string): BlobStore {
       } catch (error) {
         throw error instanceof ArchiveRejectedError ? inputRejected(taskId, error) : error;
       } finally {
-        await rm(temp, { force: true });
+        // unlink, not rm: rm looks the path up first, and this is once per task.
+        await unlink(temp).catch(ignoreMissing);
       }
     },
 
@@ -245,12 +247,16 @@ export function openBlobStore(dataDir: string): BlobStore {
         // As replaceOutputs, in fewer steps: no files need no outputs dir (an absent output file
         // is FILE_NOT_FOUND either way). The manifest goes first and comes back last.
         const manifest: OutputManifest = { files: [], totalBytes: 0 };
-        await mkdir(dir, { recursive: true });
         manifestChanged(taskId);
-        await rm(join(dir, MANIFEST_FILE), { force: true });
+        await unlink(join(dir, MANIFEST_FILE)).catch(ignoreMissing);
         await rm(join(dir, OUTPUTS_DIR), { recursive: true, force: true });
         const temp = join(dir, `.outputs-manifest-${randomUUID()}.tmp`);
-        await writeFile(temp, JSON.stringify(manifest));
+        // The task's dir holds its input, so it is there; made only if it is not.
+        await writeFile(temp, JSON.stringify(manifest)).catch(async (error: unknown) => {
+          if (!isCode(error, "ENOENT")) throw error;
+          await mkdir(dir, { recursive: true });
+          await writeFile(temp, JSON.stringify(manifest));
+        });
         await rename(temp, join(dir, MANIFEST_FILE));
         manifestChanged(taskId, manifest);
         return manifest;

@@ -100,10 +100,10 @@ async function storedOutputs(
   taskId: string,
   report: FinishReport,
 ): Promise<OutputManifest | undefined> {
-  const stored = await deps.blobs.getOutputManifest(taskId);
-  if (report.outcome !== "exited" || report.manifest?.length !== 0) return stored;
-  if (stored?.files.length === 0) return stored;
-  return deps.blobs.writeEmptyOutputs(taskId);
+  if (report.outcome === "exited" && report.manifest?.length === 0) {
+    return deps.blobs.writeEmptyOutputs(taskId);
+  }
+  return deps.blobs.getOutputManifest(taskId);
 }
 
 function decideOutcome(
