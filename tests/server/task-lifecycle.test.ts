@@ -2,12 +2,17 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { INLINE_INPUT_MAX_BYTES } from "../../src/protocol/runner.js";
-import type { KillView, TaskView } from "../../src/protocol/tasks.js";
+import {
+  INLINE_SUBMIT_INPUT_MAX_BYTES,
+  type KillView,
+  type TaskView,
+} from "../../src/protocol/tasks.js";
 import { reapExpiredLeases, retryOrFail } from "../../src/services/reap-lost-machines.js";
 import {
   createGroup,
   errorOf,
   json,
+  makeInputArchive,
   registerMachine,
   submit,
   type FakeMachine,
@@ -109,6 +114,61 @@ describe("task lifecycle through the runner protocol", () => {
     );
     assert.equal(replaced.status, "success");
     assert.deepEqual((await outputsOf(again.id)).files, []);
+  });
+
+  it("a small input sent with POST /tasks queues the task in one request; a bad one fails it", async () => {
+    const archive = await makeInputArchive({ "a.txt": "hello", "b/c.txt": "more" });
+    const queued = await json<TaskView>(
+      await app.request("POST", "/api/v1/tasks", {
+        json: {
+          simulator: "custom",
+          commands: [["true"]],
+          machineGroup: "g1",
+          input: archive.toString("base64"),
+        },
+      }),
+      201,
+    );
+    assert.equal(queued.status, "in-queue");
+    assert.equal(queued.metrics.inputFiles, 2);
+    assert.deepEqual(statuses(queued), ["pending-input", "in-queue"]);
+    assert.equal((await machine.claim())?.id, queued.id);
+    await json(await machine.finish(queued.id, { outcome: "error", reason: "test: not run" }), 200);
+
+    const bad = await errorOf(
+      await app.request("POST", "/api/v1/tasks", {
+        json: {
+          simulator: "custom",
+          commands: [["true"]],
+          machineGroup: "g1",
+          input: Buffer.from("not an archive").toString("base64"),
+        },
+      }),
+      422,
+    );
+    assert.equal(bad.code, "INPUT_REJECTED");
+    const rejected = await json<TaskView>(
+      await app.request(
+        "GET",
+        `/api/v1/tasks/${String((bad as { details?: { taskId?: string } }).details?.taskId)}`,
+      ),
+      200,
+    );
+    assert.equal(rejected.status, "failed");
+    const tooLarge = await errorOf(
+      await app.request("POST", "/api/v1/tasks", {
+        json: {
+          simulator: "custom",
+          commands: [["true"]],
+          machineGroup: "g1",
+          input: "A".repeat(INLINE_SUBMIT_INPUT_MAX_BYTES * 2),
+        },
+      }),
+      400,
+    );
+    assert.equal(tooLarge.code, "INVALID_INPUT");
+    assert.match(tooLarge.message, /PUT \/input/);
+    assert.equal(await machine.claim(), undefined, "nothing else was queued");
   });
 
   it("a small input comes with the claim answer; a large one is left to GET /input", async () => {
