@@ -17,7 +17,7 @@ import type { TaskView } from "../protocol/tasks.js";
 import { isTransientError, retry } from "./backoff.js";
 import type { Executor } from "./executor.js";
 import { missingSimulator, prepareForHost, type HostFacts } from "./host-commands.js";
-import { collectOutputs, snapshotInputs, type HashedFile, type InputSnapshot } from "./outputs.js";
+import { collectOutputs, type HashedFile, type InputSnapshot } from "./outputs.js";
 import type { RunnerApi } from "./runner-api.js";
 import { runCommands } from "./run-commands.js";
 import { createTaskState, type TaskDirs, type TaskState } from "./task-state.js";
@@ -227,6 +227,8 @@ async function downloadInput(
   const startedAt = performance.now();
   const { workingDir } = state.dirs;
   let retrying = false;
+  // What the unpacked input looks like, from the unpack's own hashes (no second read).
+  let inputs = new Map<string, { size: number; sha256: string }>();
   try {
     const unpacked = await retry(
       async () => {
@@ -242,10 +244,12 @@ async function downloadInput(
             ? Readable.from([inlineInput])
             : await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
         retrying = true;
+        const hashed = new Map<string, { size: number; sha256: string }>();
+        inputs = hashed;
         // unpackArchive leaves a rejected source paused: destroy it to free the connection.
-        return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS).finally(() =>
-          input.destroy(),
-        );
+        return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS, {
+          onFileHashed: (path, sha256, size) => hashed.set(path, { size, sha256 }),
+        }).finally(() => input.destroy());
       },
       {
         attempts: 4,
@@ -255,7 +259,6 @@ async function downloadInput(
           ctx.log(`task ${state.task.id}: input download failed, retrying: ${describe(error)}`),
       },
     );
-    const inputs = await snapshotInputs(workingDir);
     const inputDownloadMs = performance.now() - startedAt;
     return { inputs, inputDownloadMs, inputBytes: unpacked.bytes, inputFiles: unpacked.files };
   } catch (error) {
