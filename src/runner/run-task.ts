@@ -252,7 +252,7 @@ async function downloadInput(
         }).finally(() => input.destroy());
       },
       {
-        attempts: 4,
+        attempts: SERVER_OUTAGE_ATTEMPTS,
         signal: state.signal,
         isRetryable: (error) => !(error instanceof ArchiveRejectedError) && isTransientError(error),
         onRetry: (error) =>
