@@ -19,7 +19,18 @@ import {
   closeSync,
   readFileSync,
 } from "node:fs";
-import { link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import {
+  link,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import { join, posix } from "node:path";
 import { PassThrough, Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -58,6 +69,8 @@ export interface BlobStore {
   /** The stored archive; throws FILE_NOT_FOUND at once (before streaming) when absent. */
   openInput(taskId: string): Readable;
   inputSize(taskId: string): Promise<number | undefined>;
+  /** The stored input archive when it is at most `maxBytes`; undefined when larger or absent. */
+  readSmallInput(taskId: string, maxBytes: number): Promise<Buffer | undefined>;
   /** Appends in call order, also for concurrent calls on the same log. */
   appendLog(taskId: string, stream: LogStream, chunk: Uint8Array): Promise<void>;
   logSize(taskId: string, stream: LogStream): Promise<number>;
@@ -66,6 +79,8 @@ export interface BlobStore {
   logPath(taskId: string, stream: LogStream): string;
   /** Unpacks an output archive, replacing earlier outputs; INVALID_INPUT when rejected. */
   writeOutputs(taskId: string, source: Readable, limits: ArchiveLimits): Promise<OutputManifest>;
+  /** Records that the task has no outputs (an empty manifest), replacing earlier outputs. */
+  writeEmptyOutputs(taskId: string): Promise<OutputManifest>;
   getOutputManifest(taskId: string): Promise<OutputManifest | undefined>;
   /** Tar of all outputs or of `files`; throws FILE_NOT_FOUND before streaming for an unknown one. */
   packOutputs(taskId: string, files?: readonly string[]): Readable;
@@ -151,7 +166,8 @@ export function openBlobStore(dataDir: string): BlobStore {
       } catch (error) {
         throw error instanceof ArchiveRejectedError ? inputRejected(taskId, error) : error;
       } finally {
-        await rm(temp, { force: true });
+        // unlink, not rm: rm looks the path up first, and this is once per task.
+        await unlink(temp).catch(ignoreMissing);
       }
     },
 
@@ -167,6 +183,21 @@ export function openBlobStore(dataDir: string): BlobStore {
 
     async inputSize(taskId) {
       return (await stat(join(taskDir(taskId), INPUT_FILE)).catch(ignoreMissing))?.size;
+    },
+
+    async readSmallInput(taskId, maxBytes) {
+      const file = await open(join(taskDir(taskId), INPUT_FILE), "r").catch(ignoreMissing);
+      if (file === undefined) return undefined;
+      try {
+        const { size } = await file.stat();
+        if (size > maxBytes) return undefined;
+        // Inputs are written to a temp name and renamed: the opened file does not change.
+        const buffer = Buffer.alloc(size);
+        const { bytesRead } = await file.read(buffer, 0, size, 0);
+        return bytesRead === size ? buffer : undefined;
+      } finally {
+        await file.close();
+      }
     },
 
     async appendLog(taskId, stream, chunk) {
@@ -207,6 +238,28 @@ export function openBlobStore(dataDir: string): BlobStore {
           await rm(staging, { recursive: true, force: true });
           throw error instanceof ArchiveRejectedError ? outputsRejected(taskId, error) : error;
         }
+      });
+    },
+
+    async writeEmptyOutputs(taskId) {
+      const dir = taskDir(taskId);
+      return serial.run(`outputs:${dir}`, async () => {
+        // As replaceOutputs, in fewer steps: no files need no outputs dir (an absent output file
+        // is FILE_NOT_FOUND either way). The manifest goes first and comes back last.
+        const manifest: OutputManifest = { files: [], totalBytes: 0 };
+        manifestChanged(taskId);
+        await unlink(join(dir, MANIFEST_FILE)).catch(ignoreMissing);
+        await rm(join(dir, OUTPUTS_DIR), { recursive: true, force: true });
+        const temp = join(dir, `.outputs-manifest-${randomUUID()}.tmp`);
+        // The task's dir holds its input, so it is there; made only if it is not.
+        await writeFile(temp, JSON.stringify(manifest)).catch(async (error: unknown) => {
+          if (!isCode(error, "ENOENT")) throw error;
+          await mkdir(dir, { recursive: true });
+          await writeFile(temp, JSON.stringify(manifest));
+        });
+        await rename(temp, join(dir, MANIFEST_FILE));
+        manifestChanged(taskId, manifest);
+        return manifest;
       });
     },
 

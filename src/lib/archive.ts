@@ -108,7 +108,7 @@ export interface UnpackOptions {
    * Called with the sha256 (hex) of every file once written, by its normalised path: the file
    * is hashed while it is written, so checking it needs no second read.
    */
-  readonly onFileHashed?: (path: string, sha256: string) => void;
+  readonly onFileHashed?: (path: string, sha256: string, size: number) => void;
 }
 
 /** Unpacks a tar (or tar.gz) into `destDir`, enforcing the rules and limits at the top of file. */
@@ -225,7 +225,7 @@ function createFailure(): Failure {
 // ones that were in root before the call; records what it creates so a failure can undo it.
 function createEntryWriter(
   root: string,
-  onFileHashed: ((path: string, sha256: string) => void) | undefined,
+  onFileHashed: ((path: string, sha256: string, size: number) => void) | undefined,
 ) {
   const realDirs = new Set<string>([""]);
   const created: string[] = [];
@@ -285,7 +285,7 @@ function createEntryWriter(
         } else {
           const hashing = createHashingStream();
           await pipeline(iterate(data), hashing, file, { signal });
-          onFileHashed(entry.path, hashing.sha256 as string);
+          onFileHashed(entry.path, hashing.sha256 as string, entry.size);
         }
         if (entry.mtime !== undefined) await utimes(abs, entry.mtime, entry.mtime);
         return;

@@ -3,11 +3,13 @@
  *
  * 1. `POST /runner/register` once; the answer gives the machine id and timings.
  * 2. `POST /runner/claim` long-polls for the next task of the group (200 with a task, 204 none).
- * 3. `GET /runner/tasks/:id/input` streams the input archive (tar.gz).
+ * 3. `GET /runner/tasks/:id/input` streams the input archive (tar.gz); a small one comes with the
+ *    claim answer instead (`input`, base64), saving this request.
  * 4. `POST /runner/tasks/:id/started` when the commands start.
  * 5. `POST /runner/tasks/:id/logs?stream=stdout|stderr` with raw bytes, while running.
  * 6. `POST /runner/heartbeat` every `heartbeatMs`: renews the lease of the current task.
- * 7. `PUT /runner/tasks/:id/outputs` streams the outputs as a tar archive.
+ * 7. `PUT /runner/tasks/:id/outputs` streams the outputs as a tar archive (skipped when there
+ *    are none: finish with an empty manifest makes the server record empty outputs).
  * 8. `POST /runner/tasks/:id/finish` with the exit code, metrics and the sha256 manifest.
  * Meanwhile `GET /runner/control` long-polls for control messages (kill, introspection), and
  * `POST /runner/control/:requestId/reply` answers them.
@@ -51,8 +53,20 @@ export const ClaimRequest = z.strictObject({
 /** Body of `POST /api/v1/runner/claim`. */
 export type ClaimRequest = z.input<typeof ClaimRequest>;
 
-/** Answer to a successful claim. */
-export const ClaimResponse = z.object({ task: TaskView });
+/** Inputs up to this size (the stored tar.gz) come with the claim answer, base64 in `input`. */
+export const INLINE_INPUT_MAX_BYTES = 64 * 1024;
+
+/**
+ * Answer to a successful claim. `input` is the input archive (base64) when it is small (most
+ * are): the runner then skips `GET /input`. Without it (or to retry), the runner GETs it.
+ */
+export const ClaimResponse = z.object({
+  task: TaskView,
+  input: z
+    .string()
+    .max(Math.ceil(INLINE_INPUT_MAX_BYTES / 3) * 4)
+    .optional(),
+});
 /** Answer to a successful claim. */
 export type ClaimResponse = z.infer<typeof ClaimResponse>;
 

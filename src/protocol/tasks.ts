@@ -6,6 +6,9 @@ import { TASK_STATUSES } from "../domain/task-status.js";
 import { CommandSchema, EnvSchema, Name, TaskId } from "./common.js";
 
 /** Body of `POST /api/v1/tasks`. */
+/** Inputs up to this size (the tar.gz) may come inline with `POST /tasks`, base64 in `input`. */
+export const INLINE_SUBMIT_INPUT_MAX_BYTES = 64 * 1024;
+
 export const CreateTaskRequest = z.strictObject({
   simulator: Name,
   simulatorVersion: z.string().max(100).optional(),
@@ -14,6 +17,14 @@ export const CreateTaskRequest = z.strictObject({
   project: Name.optional(),
   env: EnvSchema.optional(),
   killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
+  /**
+   * A small input archive (tar.gz, base64): the task is created and queued in one request, as
+   * if `PUT /tasks/:id/input` had followed. Larger inputs use that PUT (streamed).
+   */
+  input: z
+    .string()
+    .max(Math.ceil(INLINE_SUBMIT_INPUT_MAX_BYTES / 3) * 4, "send a larger input with PUT /input")
+    .optional(),
 });
 /** Body of `POST /api/v1/tasks`. */
 export type CreateTaskRequest = z.infer<typeof CreateTaskRequest>;

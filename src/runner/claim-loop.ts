@@ -5,11 +5,10 @@ import { hostname } from "node:os";
 import type { RunnerConfig } from "../config/runner-config.js";
 import { FlotillaError } from "../domain/errors.js";
 import type { RegisterResponse } from "../protocol/runner.js";
-import type { TaskView } from "../protocol/tasks.js";
 import { createBackoff, isTransientError, pause, retry } from "./backoff.js";
 import { describeHost } from "./detect-simulators.js";
 import { startHeartbeat } from "./heartbeat.js";
-import type { RunnerApi } from "./runner-api.js";
+import type { ClaimedTask, RunnerApi } from "./runner-api.js";
 import { startTask, type TaskContext, type TaskRun } from "./run-task.js";
 
 const CLAIM_WAIT_MS = 30_000;
@@ -87,7 +86,8 @@ export function startClaimLoop(options: ClaimLoopOptions): ClaimLoop {
       backoff.reset();
       current = startTask(
         { ...options.task, api: options.api, machineId: options.machine.id },
-        claimed,
+        claimed.task,
+        claimed.input,
       );
       await runWithHeartbeat(options, current, () => (draining = true));
       current = undefined;
@@ -102,10 +102,13 @@ export function startClaimLoop(options: ClaimLoopOptions): ClaimLoop {
   };
 }
 
-async function claimOnce(options: ClaimLoopOptions): Promise<TaskView | undefined> {
-  const task = await options.api.claim(options.machine.id, CLAIM_WAIT_MS, options.signal);
-  if (task !== undefined) options.log(`claimed task ${task.id} (attempt ${task.attempt})`);
-  return task;
+async function claimOnce(options: ClaimLoopOptions): Promise<ClaimedTask | undefined> {
+  const claimed = await options.api.claim(options.machine.id, CLAIM_WAIT_MS, options.signal);
+  if (claimed !== undefined) {
+    const { id, attempt } = claimed.task;
+    options.log(`claimed task ${id} (attempt ${attempt})`);
+  }
+  return claimed;
 }
 
 /** True when claiming may go on; false when the server refuses this machine for good. */

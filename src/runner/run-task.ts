@@ -4,6 +4,7 @@
 import { mkdir, rm } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import { FlotillaError } from "../domain/errors.js";
 import {
   ArchiveRejectedError,
@@ -16,7 +17,7 @@ import type { TaskView } from "../protocol/tasks.js";
 import { isTransientError, retry } from "./backoff.js";
 import type { Executor } from "./executor.js";
 import { missingSimulator, prepareForHost, type HostFacts } from "./host-commands.js";
-import { collectOutputs, snapshotInputs, type HashedFile, type InputSnapshot } from "./outputs.js";
+import { collectOutputs, type HashedFile, type InputSnapshot } from "./outputs.js";
 import type { RunnerApi } from "./runner-api.js";
 import { runCommands } from "./run-commands.js";
 import { createTaskState, type TaskDirs, type TaskState } from "./task-state.js";
@@ -62,22 +63,23 @@ export function taskDirsFor(workDir: string, task: Pick<TaskView, "id" | "attemp
   };
 }
 
-export function startTask(ctx: TaskContext, task: TaskView): TaskRun {
+/** `input`: the archive that came with the claim (small inputs), else it is downloaded. */
+export function startTask(ctx: TaskContext, task: TaskView, input?: Buffer): TaskRun {
   const dirs = taskDirsFor(ctx.workDir, task);
   const host = ctx.host ?? { cpus: availableParallelism(), environmentScripts: {}, simulators: {} };
   const state = createTaskState(prepareForHost(task, dirs.workingDir, host), dirs, ctx.log);
-  const done = runTask(ctx, state).catch((error: unknown) => {
+  const done = runTask(ctx, state, input).catch((error: unknown) => {
     ctx.log(`task ${task.id}: runner error: ${describe(error)}`);
   });
   return { state, done };
 }
 
-async function runTask(ctx: TaskContext, state: TaskState): Promise<void> {
+async function runTask(ctx: TaskContext, state: TaskState, input?: Buffer): Promise<void> {
   const { task, dirs } = state;
   try {
     await rm(dirs.taskDir, { recursive: true, force: true });
     await mkdir(dirs.workingDir, { recursive: true });
-    const report = await prepareAndRun(ctx, state);
+    const report = await prepareAndRun(ctx, state, input);
     if (report === undefined) return;
     await sendFinish(ctx, state, report);
   } catch (error) {
@@ -93,12 +95,16 @@ async function runTask(ctx: TaskContext, state: TaskState): Promise<void> {
 }
 
 /** The report to finish with, or undefined when the task was dropped. */
-async function prepareAndRun(ctx: TaskContext, state: TaskState): Promise<Report | undefined> {
+async function prepareAndRun(
+  ctx: TaskContext,
+  state: TaskState,
+  inlineInput: Buffer | undefined,
+): Promise<Report | undefined> {
   // Claimed by a machine that lacks the simulator (a group whose machines had not registered
   // when the task was submitted): fail it with the reason rather than "command not found".
   const missing = ctx.host === undefined ? undefined : missingSimulator(state.task, ctx.host);
   if (missing !== undefined) return { outcome: "error", reason: missing };
-  const prepared = await guard(state, () => downloadInput(ctx, state));
+  const prepared = await guard(state, () => downloadInput(ctx, state, inlineInput));
   if (state.ending() !== undefined) return endedEarly(state);
   if ("error" in prepared) return { outcome: "error", reason: prepared.error };
   if (!(await reportStarted(ctx, state, prepared))) return endedEarly(state);
@@ -216,30 +222,43 @@ interface PreparedInput {
 async function downloadInput(
   ctx: TaskContext,
   state: TaskState,
+  inlineInput: Buffer | undefined,
 ): Promise<PreparedInput | { error: string }> {
   const startedAt = performance.now();
   const { workingDir } = state.dirs;
+  let retrying = false;
+  // What the unpacked input looks like, from the unpack's own hashes (no second read).
+  let inputs = new Map<string, { size: number; sha256: string }>();
   try {
     const unpacked = await retry(
       async () => {
-        // A retry starts from an empty directory: a half-unpacked archive must not mix in.
-        await rm(workingDir, { recursive: true, force: true });
-        await mkdir(workingDir, { recursive: true });
-        const input = await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
+        // A retry starts from an empty directory: a half-unpacked archive must not mix in (the
+        // first try has the fresh one runTask made).
+        if (retrying) {
+          await rm(workingDir, { recursive: true, force: true });
+          await mkdir(workingDir, { recursive: true });
+        }
+        // The archive that came with the claim is used once; a retry downloads it.
+        const input =
+          !retrying && inlineInput !== undefined
+            ? Readable.from([inlineInput])
+            : await ctx.api.openInput(ctx.machineId, state.task.id, state.signal);
+        retrying = true;
+        const hashed = new Map<string, { size: number; sha256: string }>();
+        inputs = hashed;
         // unpackArchive leaves a rejected source paused: destroy it to free the connection.
-        return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS).finally(() =>
-          input.destroy(),
-        );
+        return unpackArchive(input, workingDir, DEFAULT_ARCHIVE_LIMITS, {
+          onFileHashed: (path, sha256, size) => hashed.set(path, { size, sha256 }),
+        }).finally(() => input.destroy());
       },
       {
-        attempts: 4,
+        attempts: SERVER_OUTAGE_ATTEMPTS,
         signal: state.signal,
         isRetryable: (error) => !(error instanceof ArchiveRejectedError) && isTransientError(error),
         onRetry: (error) =>
           ctx.log(`task ${state.task.id}: input download failed, retrying: ${describe(error)}`),
       },
     );
-    const inputs = await snapshotInputs(workingDir);
     const inputDownloadMs = performance.now() - startedAt;
     return { inputs, inputDownloadMs, inputBytes: unpacked.bytes, inputFiles: unpacked.files };
   } catch (error) {
@@ -266,6 +285,8 @@ async function uploadOutputs(
   try {
     const manifest = await collectOutputs(workingDir, inputs);
     const files = manifest.map((file) => file.path);
+    // No outputs: the empty manifest in finish is enough (the server records it).
+    if (files.length === 0) return { manifest, outputUploadMs: performance.now() - startedAt };
     await retry(
       () =>
         ctx.api.uploadOutputs(

@@ -19,10 +19,16 @@ import type { HttpClient } from "../sdk/http-client.js";
 
 export type LogStream = "stdout" | "stderr";
 
+/** A claimed task, with its input archive when the server sent it along (a small one). */
+export interface ClaimedTask {
+  readonly task: TaskView;
+  readonly input?: Buffer | undefined;
+}
+
 export interface RunnerApi {
   register(request: RegisterRequest): Promise<RegisterResponse>;
   /** Long poll: the next task, or undefined when none came within `waitMs`. */
-  claim(machineId: string, waitMs: number, signal?: AbortSignal): Promise<TaskView | undefined>;
+  claim(machineId: string, waitMs: number, signal?: AbortSignal): Promise<ClaimedTask | undefined>;
   openInput(machineId: string, taskId: string, signal?: AbortSignal): Promise<Readable>;
   started(taskId: string, request: StartedRequest): Promise<void>;
   heartbeat(machineId: string, taskId: string | undefined): Promise<HeartbeatResponse>;
@@ -53,7 +59,10 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
       });
       if (response.status === 204) return undefined;
       const parsed = ClaimResponse.parse(await response.json());
-      return parsed.task;
+      return {
+        task: parsed.task,
+        input: parsed.input === undefined ? undefined : Buffer.from(parsed.input, "base64"),
+      };
     },
     async openInput(machineId, taskId, signal) {
       const response = await client.fetch(taskPath(taskId, "input"), {

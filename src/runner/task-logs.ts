@@ -32,14 +32,22 @@ export interface TaskLogs {
 }
 
 export function openTaskLogs(options: TaskLogsOptions): TaskLogs {
-  const files: Record<LogStream, WriteStream> = {
-    stdout: createWriteStream(options.stdoutPath, { flags: "a" }),
-    stderr: createWriteStream(options.stderrPath, { flags: "a" }),
+  // Opened at the first byte: most tasks print little or nothing, and an absent file reads as
+  // empty for `tail` (introspect.ts), so a silent stream costs no open and close.
+  const paths: Record<LogStream, string> = {
+    stdout: options.stdoutPath,
+    stderr: options.stderrPath,
   };
-  for (const file of Object.values(files)) {
+  const files: Partial<Record<LogStream, WriteStream>> = {};
+  const fileOf = (stream: LogStream): WriteStream => {
+    const opened = files[stream];
+    if (opened !== undefined) return opened;
+    const file = createWriteStream(paths[stream], { flags: "a" });
     // A full disk must not crash the runner: the server still gets the output.
     file.on("error", (error) => options.log(`cannot write ${String(file.path)}: ${error.message}`));
-  }
+    files[stream] = file;
+    return file;
+  };
   const shipper = (stream: LogStream): LogShipper =>
     createLogShipper({
       send: (chunk) => options.api.appendLog(options.machineId, options.taskId, stream, chunk),
@@ -53,7 +61,7 @@ export function openTaskLogs(options: TaskLogsOptions): TaskLogs {
   const tails: Record<LogStream, Buffer> = { stdout: Buffer.alloc(0), stderr: Buffer.alloc(0) };
   return {
     write(stream, chunk) {
-      files[stream].write(chunk);
+      fileOf(stream).write(chunk);
       shippers[stream].write(chunk);
       tails[stream] = Buffer.concat([tails[stream], chunk]).subarray(-OUTPUT_TAIL_BYTES);
     },

@@ -7,7 +7,8 @@ import { readFile, readdir, stat } from "node:fs/promises";
 import { isAbsolute, join, normalize, relative, resolve, sep } from "node:path";
 import { InvalidInputError, NotFoundError } from "../domain/errors.js";
 import { DEFAULT_MACHINE_GROUP, type Command } from "../domain/task.js";
-import { CreateTaskRequest } from "../protocol/tasks.js";
+import { packDirectory } from "../lib/archive.js";
+import { CreateTaskRequest, INLINE_SUBMIT_INPUT_MAX_BYTES } from "../protocol/tasks.js";
 import { calculix } from "../simulators/calculix.js";
 import { RECIPES, findRecipe, recipeNames } from "../simulators/catalog.js";
 import { custom } from "../simulators/custom.js";
@@ -113,8 +114,14 @@ export class Simulator {
       killGraceMs: options.killGraceMs,
     });
     const { client, machineGroup } = await prepareTarget(options);
+    // A small input goes with the create request (one request instead of two).
+    const small = await packIfSmall(dir, INLINE_SUBMIT_INPUT_MAX_BYTES);
+    const input = small?.toString("base64");
     // Installed before the task exists, so a Ctrl-C at any moment kills what was made.
-    const creating = client.createTask({ ...request, machineGroup }, { signal: options.signal });
+    const creating = client.createTask(
+      { ...request, machineGroup, ...(input === undefined ? {} : { input }) },
+      { signal: options.signal },
+    );
     const stopCancelling = cancelOnInterrupt(async () => {
       const id = (await creating.catch(() => undefined))?.id;
       if (id !== undefined) await client.killTask(id).catch(() => undefined);
@@ -126,6 +133,10 @@ export class Simulator {
     } catch (error) {
       stopCancelling();
       throw error;
+    }
+    if (input !== undefined) {
+      stopCancelling();
+      return new Task(created, client);
     }
     try {
       return new Task(
@@ -222,6 +233,28 @@ function copyCommand(command: unknown, index: number): string[] {
   }
   // Non-string arguments are left for the request schema to name.
   return (command as unknown[]).map((arg) => arg as string);
+}
+
+/**
+ * The tar.gz of `dir` when it is at most `maxBytes`; undefined when larger, or when it cannot be
+ * packed (the streamed upload then reports why).
+ */
+async function packIfSmall(dir: string, maxBytes: number): Promise<Buffer | undefined> {
+  const archive = packDirectory(dir, { gzip: true });
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of archive as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > maxBytes) return undefined;
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+  } catch {
+    return undefined;
+  } finally {
+    archive.destroy();
+  }
 }
 
 async function checkInputDir(inputDir: string): Promise<string> {

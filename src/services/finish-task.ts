@@ -46,7 +46,7 @@ export async function finishTask(
       report.reason ?? `machine ${machineId} stopped while running it`,
     );
   }
-  const stored = await deps.blobs.getOutputManifest(taskId);
+  const stored = await storedOutputs(deps, taskId, report);
   const mismatch = describeManifestMismatch(report.manifest, stored);
   const { status, reason, detail } =
     mismatch === undefined
@@ -88,6 +88,22 @@ export async function finishTask(
   });
   publishTask(deps, finished);
   return finished;
+}
+
+/**
+ * The outputs the server holds for this attempt. A runner that found no outputs sends an empty
+ * manifest and skips the upload (one request and an archive less per task): the server then
+ * records the empty manifest itself, replacing what an earlier attempt may have left.
+ */
+async function storedOutputs(
+  deps: ServiceDeps,
+  taskId: string,
+  report: FinishReport,
+): Promise<OutputManifest | undefined> {
+  if (report.outcome === "exited" && report.manifest?.length === 0) {
+    return deps.blobs.writeEmptyOutputs(taskId);
+  }
+  return deps.blobs.getOutputManifest(taskId);
 }
 
 function decideOutcome(

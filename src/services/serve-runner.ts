@@ -11,6 +11,10 @@ import type { ControlMessage, ControlReply } from "./control-channel.js";
 import type { ServiceDeps } from "./service-deps.js";
 import { versionOnMachine } from "./simulator-availability.js";
 import { publishTask } from "./task-events.js";
+import type { TaskPatch } from "../store/task-store.js";
+
+/** A claim within this long of the machine's last write does not rewrite it as idle. */
+const IDLE_WRITE_SKIP_MS = 1_000;
 
 export interface RegisterMachineRequest {
   readonly machineGroup: string;
@@ -90,11 +94,28 @@ export async function claimTask(
       `machine ${machineId} was stopped and replaced by the server; this runner should exit`,
     );
   }
-  await deps.store.updateMachine(machineId, {
-    lastSeenAt: deps.clock(),
-    status: "idle",
-    taskId: null,
-  });
+  // A machine that finished its task a moment ago is idle already (finish wrote it): no write.
+  const justSeen = deps.clock() - machine.lastSeenAt < IDLE_WRITE_SKIP_MS;
+  if (machine.status !== "idle" || machine.taskId !== undefined || !justSeen) {
+    await deps.store.updateMachine(machineId, {
+      lastSeenAt: deps.clock(),
+      status: "idle",
+      taskId: null,
+    });
+  }
+  // Known once the task is chosen; set in the claim's own transaction.
+  const claimPatch = (task: Task): TaskPatch | undefined => {
+    const queueMs =
+      task.inputUploadedAt === undefined ? undefined : deps.clock() - task.inputUploadedAt;
+    // The version that runs is the claiming machine's (shown by `tasks info`).
+    const simulatorVersion = versionOnMachine(machine, task.simulator);
+    return queueMs === undefined && simulatorVersion === undefined
+      ? undefined
+      : {
+          ...(queueMs === undefined ? {} : { metrics: { queueMs } }),
+          ...(simulatorVersion === undefined ? {} : { simulatorVersion }),
+        };
+  };
   const claimed = await waitForEvent(
     deps.events.queues,
     machine.machineGroup,
@@ -107,6 +128,7 @@ export async function claimTask(
         { id: machine.id, host: machine.host },
         now,
         now + deps.settings.leaseMs,
+        claimPatch,
       );
     },
     { timeoutMs: waitMs, signal },
@@ -117,19 +139,8 @@ export async function claimTask(
     await returnToQueue(deps, claimed, "the machine disconnected while claiming");
     return undefined;
   }
-  const queueMs =
-    claimed.inputUploadedAt === undefined ? undefined : deps.clock() - claimed.inputUploadedAt;
-  // The version that runs is the claiming machine's (shown by `tasks info`).
-  const simulatorVersion = versionOnMachine(machine, claimed.simulator);
-  const withMetrics =
-    queueMs === undefined && simulatorVersion === undefined
-      ? claimed
-      : await deps.store.patchTask(claimed.id, {
-          ...(queueMs === undefined ? {} : { metrics: { queueMs } }),
-          ...(simulatorVersion === undefined ? {} : { simulatorVersion }),
-        });
-  publishTask(deps, withMetrics);
-  return withMetrics;
+  publishTask(deps, claimed);
+  return claimed;
 }
 
 async function returnToQueue(deps: ServiceDeps, task: Task, reason: string): Promise<void> {
@@ -156,6 +167,15 @@ export async function getLeasedTask(
   const onMachine = task.status === "submitted" || task.status === "started";
   if (!onMachine || task.machine?.id !== machineId) throw new LeaseLostError(taskId, machineId);
   return task;
+}
+
+/** The input archive to send with the claim answer, when it is small enough to. */
+export async function smallTaskInput(
+  deps: ServiceDeps,
+  taskId: string,
+  maxBytes: number,
+): Promise<Buffer | undefined> {
+  return deps.blobs.readSmallInput(taskId, maxBytes).catch(() => undefined);
 }
 
 export async function openTaskInput(

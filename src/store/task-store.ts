@@ -150,12 +150,15 @@ export interface TaskStore {
    * Atomically takes the first `in-queue` task of the group (queue order), moves it to
    * `submitted`, leases it to the machine until `leaseExpiresAt`, marks the machine busy.
    * Undefined when the queue is empty. Each queued task is handed to exactly one caller.
+   * `patchFor` (optional) gives fields to set on the claimed task in the same transaction
+   * (metrics known only once the task is chosen), saving a second write.
    */
   claimNextTask(
     machineGroup: string,
     machine: { id: string; host: string },
     at: number,
     leaseExpiresAt: number,
+    patchFor?: (claimed: Task) => TaskPatch | undefined,
   ): Promise<Task | undefined>;
   /** Extends the lease; LEASE_LOST when the task is not leased to this machine or is terminal. */
   renewLease(taskId: string, machineId: string, leaseExpiresAt: number): Promise<Task>;

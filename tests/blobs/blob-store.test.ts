@@ -264,6 +264,28 @@ describe("blob store: outputs", () => {
     });
   });
 
+  it("records empty outputs without an archive, replacing earlier outputs", async () => {
+    await withStore(async (store, dataDir, scratch) => {
+      await store.writeOutputs(
+        TASK,
+        Readable.from([await archiveOf(scratch, { "old.txt": "old" })]),
+        DEFAULT_ARCHIVE_LIMITS,
+      );
+      const manifest = await store.writeEmptyOutputs(TASK);
+      assert.deepEqual(manifest, { files: [], totalBytes: 0 });
+      assert.deepEqual(await store.getOutputManifest(TASK), manifest);
+      await assert.rejects(stat(store.outputFilePath(TASK, "old.txt") ?? ""), { code: "ENOENT" });
+      assert.throws(
+        () => store.openOutputFile(TASK, "old.txt"),
+        assertFlotillaError("FILE_NOT_FOUND"),
+      );
+      assert.deepEqual(await readdir(join(dataDir, "tasks", TASK)), ["outputs.json"]);
+      const dest = join(scratch, "..", "unpacked-empty");
+      await unpackArchive(store.packOutputs(TASK), dest, DEFAULT_ARCHIVE_LIMITS);
+      assert.deepEqual(await listFilesWithHashes(dest), []);
+    });
+  });
+
   it("packs all outputs or the chosen ones, and refuses an unknown file before streaming", async () => {
     await withStore(async (store, _dataDir, scratch) => {
       const files = { "a.txt": "A", "dir/b.txt": "B", "dir/c.txt": "C" };

@@ -22,6 +22,8 @@ interface Recorded {
   logs: Record<LogStream, string>;
   firstLogAt?: number;
   outputsDir: string;
+  uploads: number;
+  inputDownloads: number;
 }
 
 interface FakeOptions {
@@ -37,6 +39,8 @@ function createRecordingApi(
   const recorded: Recorded = {
     logs: { stdout: "", stderr: "" },
     outputsDir: join(dir, "received"),
+    uploads: 0,
+    inputDownloads: 0,
   };
   const refuse = (): Promise<never> => Promise.reject(new Error("not used by run-task"));
   const api: RunnerApi = {
@@ -45,7 +49,10 @@ function createRecordingApi(
     heartbeat: refuse,
     pollControl: refuse,
     replyControl: refuse,
-    openInput: () => Promise.resolve(options.input()),
+    openInput: () => {
+      recorded.inputDownloads += 1;
+      return Promise.resolve(options.input());
+    },
     started(_taskId, request) {
       recorded.started = request;
       return Promise.resolve();
@@ -57,6 +64,7 @@ function createRecordingApi(
       return Promise.resolve();
     },
     async uploadOutputs(_machineId, _taskId, archive) {
+      recorded.uploads += 1;
       if (options.uploadFails === true) {
         archive.destroy();
         throw new FlotillaError("UNAVAILABLE", "cannot reach the flotilla server (test)");
@@ -104,7 +112,7 @@ async function inputArchive(dir: string): Promise<() => Readable> {
 async function runOne(
   dir: string,
   commands: string[][],
-  options: Partial<FakeOptions> & { task?: Partial<TaskView> } = {},
+  options: Partial<FakeOptions> & { task?: Partial<TaskView>; inlineInput?: Buffer } = {},
 ) {
   const input = options.input ?? (await inputArchive(dir));
   const { api, recorded } = createRecordingApi(dir, { ...options, input });
@@ -118,6 +126,7 @@ async function runOne(
       log: () => undefined,
     },
     task,
+    options.inlineInput,
   );
   return { run, recorded, task };
 }
@@ -152,6 +161,35 @@ describe("run-task: one task from input to finish", () => {
         false,
         "the working dir is removed",
       );
+    });
+  });
+
+  it("uses the input that came with the claim instead of downloading it", async () => {
+    await withTempDir(async (dir) => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of (await inputArchive(dir))() as AsyncIterable<Buffer>)
+        chunks.push(chunk);
+      const { run, recorded } = await runOne(dir, [["sh", "-c", "cat in.txt"]], {
+        inlineInput: Buffer.concat(chunks),
+        input: () => Readable.from([Buffer.from("not used: the claim brought the input")]),
+      });
+      await run.done;
+      assert.equal(recorded.inputDownloads, 0);
+      assert.equal(recorded.started?.inputFiles, 2);
+      assert.equal(recorded.logs.stdout, "input data\n");
+      assert.equal(recorded.finish?.outcome, "exited");
+      assert.equal(recorded.finish.exitCode, 0);
+    });
+  });
+
+  it("a task without outputs uploads nothing and finishes with an empty manifest", async () => {
+    await withTempDir(async (dir) => {
+      const { run, recorded } = await runOne(dir, [["true"]]);
+      await run.done;
+      assert.equal(recorded.finish?.outcome, "exited");
+      assert.equal(recorded.finish.exitCode, 0);
+      assert.deepEqual(recorded.finish.manifest, []);
+      assert.equal(recorded.uploads, 0);
     });
   });
 

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { FlotillaError, InvalidInputError } from "../../src/domain/errors.js";
 import { DEFAULT_ARCHIVE_LIMITS, unpackArchive } from "../../src/lib/archive.js";
+import { INLINE_SUBMIT_INPUT_MAX_BYTES } from "../../src/protocol/tasks.js";
 import { MachineGroup } from "../../src/sdk/machine-group.js";
 import { Simulator, simulators, type RunOptions } from "../../src/sdk/simulators.js";
 import { firstVersionNumber, type SimulatorRecipe } from "../../src/simulators/recipe.js";
@@ -189,12 +191,57 @@ describe("run() checks its input before creating anything", () => {
 });
 
 describe("run() submits", () => {
-  it("creates the task with the recipe's commands for the main file found, then streams the input", async () => {
+  it("creates the task with the recipe's commands and a small input in one request", async () => {
     await withTempDir(async (dir) => {
       const input = join(dir, "input");
       await mkdir(join(input, "sub"), { recursive: true });
       await writeFile(join(input, "beam.job"), "job");
       await writeFile(join(input, "sub", "data.csv"), "1,2,3\n");
+      const server = await startRecordingServer((_request, response) =>
+        sendJson(response, 201, taskView({ status: "in-queue" })),
+      );
+      try {
+        const task = await new Simulator(jobRecipe).run(input, {
+          client: server.client,
+          project: "beams",
+        });
+        assert.equal(task.status, "in-queue");
+        assert.equal(task.id, "0lx3k9v2a7b4c1d");
+        assert.deepEqual(
+          server.requests.map((request) => `${request.method} ${request.path}`),
+          ["POST /api/v1/tasks"],
+        );
+        const { input: archive, ...create } = JSON.parse(server.requests[0]!.body.toString()) as {
+          input: string;
+        };
+        assert.deepEqual(create, {
+          simulator: "job-runner",
+          commands: [
+            ["cat", "beam.job"],
+            ["echo", "cpus=?"],
+          ],
+          machineGroup: "default",
+          project: "beams",
+        });
+        const unpacked = join(dir, "unpacked");
+        const bytes = Buffer.from(archive, "base64");
+        await unpackArchive(Readable.from([bytes]), unpacked, DEFAULT_ARCHIVE_LIMITS);
+        assert.equal(await readFile(join(unpacked, "sub", "data.csv"), "utf8"), "1,2,3\n");
+        assert.equal(await readFile(join(unpacked, "beam.job"), "utf8"), "job");
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  it("creates the task, then streams an input larger than the inline limit", async () => {
+    await withTempDir(async (dir) => {
+      const input = join(dir, "input");
+      await mkdir(join(input, "sub"), { recursive: true });
+      await writeFile(join(input, "beam.job"), "job");
+      await writeFile(join(input, "sub", "data.csv"), "1,2,3\n");
+      // Random bytes do not compress: the archive is over INLINE_SUBMIT_INPUT_MAX_BYTES.
+      await writeFile(join(input, "noise.bin"), randomBytes(INLINE_SUBMIT_INPUT_MAX_BYTES + 1));
       const server = await startRecordingServer((request, response) => {
         if (request.method === "POST")
           sendJson(response, 201, taskView({ status: "pending-input" }));
@@ -234,6 +281,7 @@ describe("run() submits", () => {
 
   it("kills the just-created task when the upload fails, and rethrows the upload error", async () => {
     await withTempDir(async (dir) => {
+      await writeFile(join(dir, "noise.bin"), randomBytes(INLINE_SUBMIT_INPUT_MAX_BYTES + 1));
       const server = await startRecordingServer((request, response) => {
         if (request.method === "PUT")
           sendError(response, 413, "PAYLOAD_TOO_LARGE", "input too large");

@@ -1,11 +1,18 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import type { KillView, TaskView } from "../../src/protocol/tasks.js";
+import { INLINE_INPUT_MAX_BYTES } from "../../src/protocol/runner.js";
+import {
+  INLINE_SUBMIT_INPUT_MAX_BYTES,
+  type KillView,
+  type TaskView,
+} from "../../src/protocol/tasks.js";
 import { reapExpiredLeases, retryOrFail } from "../../src/services/reap-lost-machines.js";
 import {
   createGroup,
   errorOf,
   json,
+  makeInputArchive,
   registerMachine,
   submit,
   type FakeMachine,
@@ -74,6 +81,118 @@ describe("task lifecycle through the runner protocol", () => {
       assert.ok(entry.reason.length > 0 && !Number.isNaN(Date.parse(entry.at)));
     const logs = await app.request("GET", `/api/v1/tasks/${queued.id}/logs`);
     assert.equal(await logs.text(), "line 1\n");
+  });
+
+  it("a runner without outputs skips the upload: finish with an empty manifest stores empty outputs, replacing earlier ones", async () => {
+    const outputsOf = async (id: string) =>
+      json<{ files: unknown[]; totalBytes: number }>(
+        await app.request("GET", `/api/v1/tasks/${id}/outputs`),
+        200,
+      );
+    const plain = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    await json(await machine.started(plain.id), 200);
+    const done = await json<TaskView>(
+      await machine.finish(plain.id, { outcome: "exited", exitCode: 0, manifest: [] }),
+      200,
+    );
+    assert.equal(done.status, "success");
+    assert.equal(done.metrics.outputFiles, 0);
+    assert.deepEqual(await outputsOf(plain.id), { taskId: plain.id, files: [], totalBytes: 0 });
+    const archive = await app.request("GET", `/api/v1/tasks/${plain.id}/outputs/archive`);
+    assert.equal(archive.status, 200);
+    await archive.arrayBuffer();
+
+    // Outputs left by an earlier upload (an attempt that did not finish) do not survive.
+    const again = await submit(app, { machineGroup: "g1" });
+    await machine.claim();
+    await json(await machine.started(again.id), 200);
+    await json(await machine.uploadOutputs(again.id, { "stale.txt": "old" }), 200);
+    const replaced = await json<TaskView>(
+      await machine.finish(again.id, { outcome: "exited", exitCode: 0, manifest: [] }),
+      200,
+    );
+    assert.equal(replaced.status, "success");
+    assert.deepEqual((await outputsOf(again.id)).files, []);
+  });
+
+  it("a small input sent with POST /tasks queues the task in one request; a bad one fails it", async () => {
+    const archive = await makeInputArchive({ "a.txt": "hello", "b/c.txt": "more" });
+    const queued = await json<TaskView>(
+      await app.request("POST", "/api/v1/tasks", {
+        json: {
+          simulator: "custom",
+          commands: [["true"]],
+          machineGroup: "g1",
+          input: archive.toString("base64"),
+        },
+      }),
+      201,
+    );
+    assert.equal(queued.status, "in-queue");
+    assert.equal(queued.metrics.inputFiles, 2);
+    assert.deepEqual(statuses(queued), ["pending-input", "in-queue"]);
+    assert.equal((await machine.claim())?.id, queued.id);
+    await json(await machine.finish(queued.id, { outcome: "error", reason: "test: not run" }), 200);
+
+    const bad = await errorOf(
+      await app.request("POST", "/api/v1/tasks", {
+        json: {
+          simulator: "custom",
+          commands: [["true"]],
+          machineGroup: "g1",
+          input: Buffer.from("not an archive").toString("base64"),
+        },
+      }),
+      422,
+    );
+    assert.equal(bad.code, "INPUT_REJECTED");
+    const rejected = await json<TaskView>(
+      await app.request(
+        "GET",
+        `/api/v1/tasks/${String((bad as { details?: { taskId?: string } }).details?.taskId)}`,
+      ),
+      200,
+    );
+    assert.equal(rejected.status, "failed");
+    const tooLarge = await errorOf(
+      await app.request("POST", "/api/v1/tasks", {
+        json: {
+          simulator: "custom",
+          commands: [["true"]],
+          machineGroup: "g1",
+          input: "A".repeat(INLINE_SUBMIT_INPUT_MAX_BYTES * 2),
+        },
+      }),
+      400,
+    );
+    assert.equal(tooLarge.code, "INVALID_INPUT");
+    assert.match(tooLarge.message, /PUT \/input/);
+    assert.equal(await machine.claim(), undefined, "nothing else was queued");
+  });
+
+  it("a small input comes with the claim answer; a large one is left to GET /input", async () => {
+    const claimAnswer = async () =>
+      json<{ task: TaskView; input?: string }>(
+        await machine.call("POST", "/claim", { machineId: machine.id, waitMs: 0 }),
+        200,
+      );
+    const small = await submit(app, { machineGroup: "g1" }, { "a.txt": "hello" });
+    const first = await claimAnswer();
+    assert.equal(first.task.id, small.id);
+    const download = await machine.call("GET", `/tasks/${small.id}/input?machineId=${machine.id}`);
+    const stored = Buffer.from(await download.arrayBuffer());
+    assert.equal(download.status, 200);
+    assert.deepEqual(Buffer.from(first.input ?? "", "base64"), stored);
+    await json(await machine.finish(small.id, { outcome: "error", reason: "test: not run" }), 200);
+
+    // Random bytes do not compress: the archive is larger than INLINE_INPUT_MAX_BYTES.
+    const noise = randomBytes(INLINE_INPUT_MAX_BYTES).toString("base64");
+    const large = await submit(app, { machineGroup: "g1" }, { "big.txt": noise });
+    const second = await claimAnswer();
+    assert.equal(second.task.id, large.id);
+    assert.equal(second.input, undefined);
+    await json(await machine.finish(large.id, { outcome: "error", reason: "test: not run" }), 200);
   });
 
   it("a non-zero exit ends failed with the exit code and the tail of stderr in reason", async () => {

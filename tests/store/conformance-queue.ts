@@ -50,6 +50,31 @@ export function describeQueue(ctx: StoreContext): void {
       assert.deepEqual(await ctx.store.getTask(task.id), claimed);
     });
 
+    it("claimNextTask applies the patch patchFor gives for the claimed task, in the same write", async () => {
+      const group = unique("patchfor");
+      const task = await queueTask(ctx.store, group);
+      const seen: string[] = [];
+      const claimed = await ctx.store.claimNextTask(
+        group,
+        { id: "m8", host: "node8" },
+        600,
+        950,
+        (chosen) => {
+          seen.push(`${chosen.id}:${chosen.status}`);
+          return { metrics: { queueMs: 42 }, simulatorVersion: "9.9" };
+        },
+      );
+      assert.deepEqual(seen, [`${task.id}:submitted`]);
+      assert.equal(claimed?.metrics.queueMs, 42);
+      assert.equal(claimed.simulatorVersion, "9.9");
+      assert.equal(claimed.status, "submitted");
+      assert.deepEqual(await ctx.store.getTask(task.id), claimed);
+      const none = await ctx.store.claimNextTask(group, { id: "m8", host: "node8" }, 700, 990, () =>
+        assert.fail("patchFor is not called when the queue is empty"),
+      );
+      assert.equal(none, undefined);
+    });
+
     it("queue order is the order tasks entered the queue, not the order they were created", async () => {
       const group = unique("order");
       const early = await ctx.store.createTask(newTask({ machineGroup: group }));

@@ -9,6 +9,7 @@ import {
   ControlReply,
   FinishRequest,
   HeartbeatRequest,
+  INLINE_INPUT_MAX_BYTES,
   MachineQuery,
   RegisterRequest,
   StartedRequest,
@@ -24,6 +25,7 @@ import {
   pollControl,
   registerMachine,
   replyToControl,
+  smallTaskInput,
 } from "../../services/serve-runner.js";
 import type { AppEnv } from "../app-env.js";
 import { parseJsonBody, parseParams, parseQuery } from "../validate.js";
@@ -46,7 +48,12 @@ export function runnerRoutes(): Hono<AppEnv> {
   routes.post("/claim", async (c) => {
     const { machineId, waitMs } = await parseJsonBody(c, ClaimRequest);
     const task = await claimTask(deps(c), principal(c), machineId, waitMs, c.req.raw.signal);
-    return task === undefined ? c.body(null, 204) : c.json({ task: toTaskView(task) });
+    if (task === undefined) return c.body(null, 204);
+    const input = await smallTaskInput(deps(c), task.id, INLINE_INPUT_MAX_BYTES);
+    return c.json({
+      task: toTaskView(task),
+      ...(input === undefined ? {} : { input: input.toString("base64") }),
+    });
   });
 
   routes.get("/tasks/:id/input", async (c) => {

@@ -29,9 +29,13 @@ export function taskRoutes(): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   routes.post("/", async (c) => {
-    const request = await parseJsonBody(c, CreateTaskRequest);
+    const { input, ...request } = await parseJsonBody(c, CreateTaskRequest);
     const task = await submitTask(c.var.deps, c.var.principal, request);
-    return c.json(toTaskView(task), 201);
+    if (input === undefined) return c.json(toTaskView(task), 201);
+    // A small input sent along: received as the PUT would (a rejected one fails the task).
+    const archive = Readable.from([Buffer.from(input, "base64")]);
+    const queued = await receiveInput(c.var.deps, c.var.principal, task.id, archive);
+    return c.json(toTaskView(queued), 201);
   });
 
   routes.put("/:id/input", async (c) => {

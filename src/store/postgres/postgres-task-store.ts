@@ -146,8 +146,14 @@ function createStore(
     listTasks: (query) => read((db) => listTasks(db, query)),
     transitionTask: (id, request) => write((c) => tasks.transitionTask(c, id, request)),
     patchTask: (id, patch) => write((c) => tasks.patchTask(c, id, patch)),
-    claimNextTask: (group, machine, at, leaseExpiresAt) =>
-      write((c) => tasks.claimNextTask(c, group, machine, at, leaseExpiresAt)),
+    claimNextTask: (group, machine, at, leaseExpiresAt, patchFor) =>
+      write(async (c) => {
+        const claimed = await tasks.claimNextTask(c, group, machine, at, leaseExpiresAt);
+        const patch = claimed === undefined ? undefined : patchFor?.(claimed);
+        return patch === undefined || claimed === undefined
+          ? claimed
+          : tasks.patchTask(c, claimed.id, patch);
+      }),
     renewLease: (taskId, machineId, leaseExpiresAt) =>
       write((c) => tasks.renewLease(c, taskId, machineId, leaseExpiresAt)),
     listExpiredLeases: (now) => read((db) => tasks.listExpiredLeases(db, now)),

@@ -55,11 +55,13 @@ export function openSqliteTaskStore(path: string, options: SqliteTaskStoreOption
     listTasks: (query) => run(() => tasks.list(query)),
     transitionTask: (id, request) => write(() => tasks.transition(id, request)),
     patchTask: (id, patch) => write(() => tasks.patch(id, patch)),
-    claimNextTask: (group, machine, at, leaseExpiresAt) =>
+    claimNextTask: (group, machine, at, leaseExpiresAt, patchFor) =>
       write(() => {
         const claimed = tasks.claimNext(group, machine, at, leaseExpiresAt);
-        if (claimed !== undefined) registry.markBusy(machine.id, claimed.id, at);
-        return claimed;
+        if (claimed === undefined) return undefined;
+        registry.markBusy(machine.id, claimed.id, at);
+        const patch = patchFor?.(claimed);
+        return patch === undefined ? claimed : tasks.patch(claimed.id, patch);
       }),
     renewLease: (taskId, machineId, leaseExpiresAt) =>
       write(() => tasks.renewLease(taskId, machineId, leaseExpiresAt)),
