@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdir, symlink, utimes, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, symlink, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { FlotillaError } from "../../src/domain/errors.js";
@@ -98,7 +98,9 @@ describe("introspection of a running task", () => {
         offset: size,
         waitMs: 10_000,
       });
-      await writeFile(join(target.workingDir, "solver.log"), "one\ntwo\nthree\n");
+      // Appended, as a solver writes its log (writeFile would truncate first: a follow step may
+      // see the empty file and rightly report it truncated).
+      await appendFile(join(target.workingDir, "solver.log"), "three\n");
       assert.deepEqual(await step, {
         path: "solver.log",
         offset: 8,
