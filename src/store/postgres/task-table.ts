@@ -1,15 +1,10 @@
 // The task operations of the PostgreSQL adapter. Writes run inside the caller's transaction and
 // lock the task row (FOR UPDATE) before deciding anything from it.
 import type pg from "pg";
-import {
-  FlotillaError,
-  InvalidInputError,
-  LeaseLostError,
-  taskNotFound,
-} from "../../domain/errors.js";
+import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
-import { assertTransition, isTerminalStatus } from "../../domain/task-status.js";
 import type { NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
+import { checkExpectations } from "../transition-check.js";
 import { rows, type Queryable } from "./connection.js";
 import { notify } from "./notifications.js";
 import type { TaskRow } from "./rows.js";
@@ -190,28 +185,6 @@ async function runUpdate(client: Client, id: string, update: Update): Promise<vo
     `UPDATE tasks SET ${update.set.join(", ")} WHERE id = ${where}`,
     update.values,
   );
-}
-
-function checkExpectations(row: TaskRow, request: TransitionRequest): void {
-  const { expect } = request;
-  if (expect?.machineId !== undefined && row.machine_id !== expect.machineId) {
-    throw new LeaseLostError(row.id, expect.machineId);
-  }
-  if (expect?.fromStatuses !== undefined && !expect.fromStatuses.includes(row.status)) {
-    if (isTerminalStatus(row.status)) {
-      throw new FlotillaError(
-        "TASK_ALREADY_FINISHED",
-        `task ${row.id} is already ${row.status}; it cannot become ${request.to}`,
-        { details: { taskId: row.id, status: row.status } },
-      );
-    }
-    throw new FlotillaError(
-      "INVALID_TRANSITION",
-      `task ${row.id} is ${row.status}, not ${expect.fromStatuses.join(" or ")}; it was changed meanwhile, read it again`,
-      { details: { taskId: row.id, from: row.status, to: request.to } },
-    );
-  }
-  assertTransition(row.id, row.status, request.to);
 }
 
 // Reads: one statement each, on the pool.

@@ -1,14 +1,9 @@
 // The task operations of the SQLite adapter. Each runs inside the caller's transaction.
 import type Database from "better-sqlite3";
-import {
-  FlotillaError,
-  InvalidInputError,
-  LeaseLostError,
-  taskNotFound,
-} from "../../domain/errors.js";
+import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
-import { assertTransition, isTerminalStatus } from "../../domain/task-status.js";
 import type { NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
+import { checkExpectations } from "../transition-check.js";
 import type { TaskRow } from "./rows.js";
 import { createTaskHydrator } from "./task-hydrator.js";
 import { createTaskLister } from "./task-list.js";
@@ -179,26 +174,4 @@ export function createTaskTable(db: Database.Database) {
         taskCount: number;
       }[],
   };
-}
-
-function checkExpectations(row: TaskRow, request: TransitionRequest): void {
-  const { expect } = request;
-  if (expect?.machineId !== undefined && row.machine_id !== expect.machineId) {
-    throw new LeaseLostError(row.id, expect.machineId);
-  }
-  if (expect?.fromStatuses !== undefined && !expect.fromStatuses.includes(row.status)) {
-    if (isTerminalStatus(row.status)) {
-      throw new FlotillaError(
-        "TASK_ALREADY_FINISHED",
-        `task ${row.id} is already ${row.status}; it cannot become ${request.to}`,
-        { details: { taskId: row.id, status: row.status } },
-      );
-    }
-    throw new FlotillaError(
-      "INVALID_TRANSITION",
-      `task ${row.id} is ${row.status}, not ${expect.fromStatuses.join(" or ")}; it was changed meanwhile, read it again`,
-      { details: { taskId: row.id, from: row.status, to: request.to } },
-    );
-  }
-  assertTransition(row.id, row.status, request.to);
 }
