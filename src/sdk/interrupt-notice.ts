@@ -9,24 +9,39 @@ interface WaitedTask {
   readonly machineGroup: string;
 }
 
-const waited = new Map<symbol, WaitedTask>();
-let listener: (() => void) | undefined;
+/**
+ * One SIGINT listener for however many calls are in progress: `add` registers an item and returns
+ * its remover; the listener is installed with the first item, removed with the last, and fires
+ * once, with the items registered then (a second Ctrl-C gets Node's default).
+ */
+function createSigintRegistry<T>(onInterrupt: (items: T[]) => void): (item: T) => () => void {
+  const items = new Map<symbol, T>();
+  let listener: (() => void) | undefined;
+  return (item) => {
+    const key = Symbol();
+    items.set(key, item);
+    if (listener === undefined) {
+      listener = () => {
+        listener = undefined;
+        onInterrupt([...items.values()]);
+      };
+      process.once("SIGINT", listener);
+    }
+    return () => {
+      items.delete(key);
+      if (items.size === 0 && listener !== undefined) {
+        process.off("SIGINT", listener);
+        listener = undefined;
+      }
+    };
+  };
+}
+
+const addWaited = createSigintRegistry<WaitedTask>(onInterrupt);
 
 /** Registers a waited task; the returned function unregisters it (call it in `finally`). */
 export function noticeOnInterrupt(task: WaitedTask): () => void {
-  const key = Symbol(task.id);
-  waited.set(key, task);
-  if (listener === undefined) {
-    listener = onInterrupt;
-    process.on("SIGINT", listener);
-  }
-  return () => {
-    waited.delete(key);
-    if (waited.size === 0 && listener !== undefined) {
-      process.off("SIGINT", listener);
-      listener = undefined;
-    }
-  };
+  return addWaited(task);
 }
 
 /** The line printed for a task still running when the user pressed Ctrl-C. */
@@ -35,9 +50,9 @@ export function describeInterruptedWait(task: WaitedTask): string {
   return `task ${id} keeps running on ${machineGroup}; follow it with \`flotilla logs ${id}\`, wait again with \`flotilla tasks wait ${id}\`, kill it with \`flotilla tasks kill ${id}\``;
 }
 
-function onInterrupt(): void {
+function onInterrupt(waited: WaitedTask[]): void {
   const seen = new Set<string>();
-  for (const task of waited.values()) {
+  for (const task of waited) {
     if (seen.has(task.id)) continue;
     seen.add(task.id);
     process.stderr.write(`\n${describeInterruptedWait(task)}\n`);
@@ -53,27 +68,13 @@ function onInterrupt(): void {
  * many at once). Returns the uninstaller.
  */
 export function cancelOnInterrupt(cancel: () => Promise<string | undefined>): () => void {
-  const key = Symbol("run");
-  cancels.set(key, cancel);
-  if (cancelListener === undefined) {
-    cancelListener = onInterruptDuringRun;
-    process.once("SIGINT", cancelListener);
-  }
-  return () => {
-    cancels.delete(key);
-    if (cancels.size === 0 && cancelListener !== undefined) {
-      process.off("SIGINT", cancelListener);
-      cancelListener = undefined;
-    }
-  };
+  return addCancel(cancel);
 }
 
-const cancels = new Map<symbol, () => Promise<string | undefined>>();
-let cancelListener: (() => void) | undefined;
+const addCancel = createSigintRegistry<() => Promise<string | undefined>>(onInterruptDuringRun);
 
-function onInterruptDuringRun(): void {
-  cancelListener = undefined;
-  const pending = [...cancels.values()].map((cancel) =>
+function onInterruptDuringRun(cancels: (() => Promise<string | undefined>)[]): void {
+  const pending = cancels.map((cancel) =>
     cancel().then(
       (id) => {
         const what =
