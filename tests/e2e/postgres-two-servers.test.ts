@@ -2,11 +2,9 @@
 // submitted on either server for either group run exactly once, and waits, log follows and
 // runner claims on one server are woken by changes made on the other (LISTEN/NOTIFY).
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { after, before, it } from "node:test";
 import { canTransition } from "../../src/domain/task-status.js";
 import {
@@ -18,62 +16,40 @@ import {
   type TaskView,
 } from "../../src/sdk/index.js";
 import { eventually, isAlive } from "../helpers/real-server.js";
+import { findFreePort, startServerProcess, type ServerProcess } from "../helpers/server-process.js";
 import {
   createTestDatabase,
   describeWithPostgres,
   type TestDatabase,
 } from "../store/postgres-support.js";
 
-const CLI = fileURLToPath(new URL("../../../bin/flotilla.js", import.meta.url));
 const TASKS = 2000;
 const CONCURRENCY = 32;
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly url: string;
-  readonly dataDir: string;
-}
-
-async function startServerProcess(
+/** A `flotilla server start` process on the shared database and blob dir. */
+async function startSharingServer(
   dataDir: string,
   blobDir: string,
   databaseUrl: string,
 ): Promise<ServerProcess> {
-  await mkdir(dataDir, { recursive: true });
-  const child = spawn(
-    process.execPath,
-    [CLI, "server", "start", "--data-dir", dataDir, "--blob-dir", blobDir, "--port", "0"],
-    {
-      env: {
-        ...process.env,
-        FLOTILLA_DATABASE_URL: databaseUrl,
-        FLOTILLA_URL: "",
-        // Heartbeats (which also carry kill requests) far apart: a kill must arrive by push.
-        FLOTILLA_HEARTBEAT_MS: "60000",
-        FLOTILLA_LEASE_MS: "180000",
-      },
-      stdio: ["ignore", "ignore", "pipe"],
+  return startServerProcess({
+    dataDir,
+    port: await findFreePort(),
+    env: {
+      FLOTILLA_DATABASE_URL: databaseUrl,
+      FLOTILLA_BLOB_DIR: blobDir,
+      FLOTILLA_URL: "",
+      // Heartbeats (which also carry kill requests) far apart: a kill must arrive by push.
+      FLOTILLA_HEARTBEAT_MS: "60000",
+      FLOTILLA_LEASE_MS: "180000",
     },
-  );
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const url = await eventually(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`server exited early: ${stderr}`);
-      const text = await readFile(join(dataDir, "server.json"), "utf8").catch(() => undefined);
-      return text === undefined ? undefined : (JSON.parse(text) as { url: string }).url;
-    },
-    30_000,
-    "server.json",
-  );
-  return { child, url, dataDir };
+  });
 }
 
 async function stopServerProcess(server: ServerProcess | undefined): Promise<void> {
   if (server === undefined || server.child.exitCode !== null) return;
-  const exited = new Promise((resolve) => server.child.once("exit", resolve));
   server.child.kill("SIGTERM");
-  await exited;
+  await server.exited;
 }
 
 /** Runs `work` over `items` with at most `limit` at once. */
@@ -123,8 +99,8 @@ describeWithPostgres("two servers sharing one PostgreSQL database", () => {
     work = await mkdtemp(join(tmpdir(), "flotilla-two-servers-"));
     const blobDir = join(work, "blobs");
     // One after the other: the first creates the admin user and writes its token.
-    serverA = await startServerProcess(join(work, "a"), blobDir, database.url);
-    serverB = await startServerProcess(join(work, "b"), blobDir, database.url);
+    serverA = await startSharingServer(join(work, "a"), blobDir, database.url);
+    serverB = await startSharingServer(join(work, "b"), blobDir, database.url);
     const token = (await readFile(join(work, "a", "admin-token"), "utf8")).trim();
     clientA = new Flotilla({ url: serverA.url, token });
     clientB = new Flotilla({ url: serverB.url, token });
