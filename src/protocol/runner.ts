@@ -5,12 +5,15 @@
  * 2. `POST /runner/claim` long-polls for the next task of the group (200 with a task, 204 none).
  * 3. `GET /runner/tasks/:id/input` streams the input archive (tar.gz); a small one comes with the
  *    claim answer instead (`input`, base64), saving this request.
- * 4. `POST /runner/tasks/:id/started` when the commands start.
+ * 4. `POST /runner/tasks/:id/started` shortly after the commands start (`STARTED_REPORT_DELAY_MS`):
+ *    a task that ends sooner folds this report into finish (`started`), one request less.
  * 5. `POST /runner/tasks/:id/logs?stream=stdout|stderr` with raw bytes, while running.
  * 6. `POST /runner/heartbeat` every `heartbeatMs`: renews the lease of the current task.
  * 7. `PUT /runner/tasks/:id/outputs` streams the outputs as a tar archive (skipped when there
  *    are none: finish with an empty manifest makes the server record empty outputs).
- * 8. `POST /runner/tasks/:id/finish` with the exit code, metrics and the sha256 manifest.
+ * 8. `POST /runner/tasks/:id/finish` with the exit code, metrics and the sha256 manifest; with
+ *    `claimNext` its answer also carries the group's next task when one is waiting (a claim
+ *    without waiting), so a busy machine makes one request per task.
  * Meanwhile `GET /runner/control` long-polls for control messages (kill, introspection), and
  * `POST /runner/control/:requestId/reply` answers them.
  * Every call but register carries `machineId`; a call about a task no longer leased to the
@@ -73,15 +76,37 @@ export type ClaimResponse = z.infer<typeof ClaimResponse>;
 /** Query carried by every task-scoped runner call. */
 export const MachineQuery = z.object({ machineId: z.string().min(1).max(64) });
 
-/** Body of `POST /api/v1/runner/tasks/:id/started`. */
-export const StartedRequest = z.strictObject({
-  machineId: z.string().min(1).max(64),
+/**
+ * How long after its commands start a runner reports `started`. A task that ends sooner sends
+ * the report inside finish instead: short tasks cost the runner and the server one request less,
+ * and the status shows `started` this much later at most (its time is still when it started).
+ */
+export const STARTED_REPORT_DELAY_MS = 50;
+
+const StartedFields = {
   inputDownloadMs: z.number().min(0),
   inputBytes: z.number().min(0).optional(),
   inputFiles: z.number().int().min(0).optional(),
+};
+
+/** Body of `POST /api/v1/runner/tasks/:id/started`. */
+export const StartedRequest = z.strictObject({
+  machineId: z.string().min(1).max(64),
+  ...StartedFields,
 });
 /** Body of `POST /api/v1/runner/tasks/:id/started`. */
 export type StartedRequest = z.infer<typeof StartedRequest>;
+
+/** The started report folded into finish: `startedMsAgo` is how long before the finish request. */
+export const FoldedStarted = z.strictObject({
+  ...StartedFields,
+  startedMsAgo: z
+    .number()
+    .min(0)
+    .max(7 * 24 * 3_600_000),
+});
+/** The started report folded into finish. */
+export type FoldedStarted = z.infer<typeof FoldedStarted>;
 
 /** Body of `POST /api/v1/runner/heartbeat`. */
 export const HeartbeatRequest = z.strictObject({
@@ -120,9 +145,18 @@ export const FinishRequest = z.strictObject({
   outputUploadMs: z.number().min(0).optional(),
   /** The runner's own sha256 manifest of what it uploaded; the server checks it matches. */
   manifest: z.array(OutputFileView).max(1_000_000).optional(),
+  /** The commands started but `started` was not sent yet (the task ended sooner). */
+  started: FoldedStarted.optional(),
+  /** Answer with the group's next task too, when one is waiting (no long poll). */
+  claimNext: z.boolean().optional(),
 });
 /** Body of `POST /api/v1/runner/tasks/:id/finish`. */
 export type FinishRequest = z.infer<typeof FinishRequest>;
+
+/** Answer to finish: the ended task, and the next one when `claimNext` asked and one waited. */
+export const FinishResponse = z.object({ task: TaskView, next: ClaimResponse.optional() });
+/** Answer to finish. */
+export type FinishResponse = z.infer<typeof FinishResponse>;
 
 /** Query of `GET /api/v1/runner/control`. */
 export const ControlQuery = z.object({

@@ -1,5 +1,6 @@
 // The machine's main loop: claim (a 30 s long poll, so an idle machine makes two requests a
-// minute and still starts a task the moment it is queued), run it with heartbeats, repeat.
+// minute and still starts a task the moment it is queued), run it with heartbeats, repeat. A
+// finish answer may bring the next task along (busy group): it runs without a claim.
 // Network errors back off from 200 ms to 5 s; a server that forgot us gets a new register.
 import { hostname } from "node:os";
 import type { RunnerConfig } from "../config/runner-config.js";
@@ -75,21 +76,28 @@ export function startClaimLoop(options: ClaimLoopOptions): ClaimLoop {
   const keepGoing = (): boolean => !options.signal.aborted && !draining;
   const run = async (): Promise<void> => {
     const backoff = createBackoff();
-    while (keepGoing()) {
-      const claimed = await claimOnce(options).catch(async (error: unknown) => {
-        if (!keepGoing()) return undefined;
-        if (!(await recoverFromClaimError(options, error))) draining = true;
-        else await pause(backoff.nextDelayMs(), options.signal);
-        return undefined;
-      });
+    // The task the last finish answer brought (a busy group): run without claiming.
+    let next: ClaimedTask | undefined;
+    while (next !== undefined || keepGoing()) {
+      const claimed =
+        next ??
+        (await claimOnce(options).catch(async (error: unknown) => {
+          if (!keepGoing()) return undefined;
+          if (!(await recoverFromClaimError(options, error))) draining = true;
+          else await pause(backoff.nextDelayMs(), options.signal);
+          return undefined;
+        }));
+      next = undefined;
       if (claimed === undefined) continue;
       backoff.reset();
       current = startTask(
-        { ...options.task, api: options.api, machineId: options.machine.id },
+        { ...options.task, api: options.api, machineId: options.machine.id, claimNext: keepGoing },
         claimed.task,
         claimed.input,
       );
-      await runWithHeartbeat(options, current, () => (draining = true));
+      // Stopped while the finish that brought this task was answered: hand it back.
+      if (options.signal.aborted) current.state.kill("the runner was stopped");
+      next = await runWithHeartbeat(options, current, () => (draining = true));
       current = undefined;
     }
   };
@@ -137,11 +145,12 @@ async function recoverFromClaimError(options: ClaimLoopOptions, error: unknown):
   return false;
 }
 
+/** Runs the task with heartbeats; resolves with the next task when its finish brought one. */
 async function runWithHeartbeat(
   options: ClaimLoopOptions,
   run: TaskRun,
   onStopRequested: () => void,
-): Promise<void> {
+): Promise<ClaimedTask | undefined> {
   const heartbeat = startHeartbeat({
     api: options.api,
     machineId: () => options.machine.id,
@@ -156,7 +165,7 @@ async function runWithHeartbeat(
     log: options.log,
   });
   try {
-    await run.done;
+    return await run.done;
   } finally {
     heartbeat.stop();
   }

@@ -12,13 +12,17 @@ import {
   packDirectory,
   unpackArchive,
 } from "../lib/archive.js";
-import type { FinishRequest } from "../protocol/runner.js";
+import {
+  STARTED_REPORT_DELAY_MS,
+  type FinishRequest,
+  type FoldedStarted,
+} from "../protocol/runner.js";
 import type { TaskView } from "../protocol/tasks.js";
 import { isTransientError, retry } from "./backoff.js";
 import type { Executor } from "./executor.js";
 import { missingSimulator, prepareForHost, type HostFacts } from "./host-commands.js";
 import { collectOutputs, type HashedFile, type InputSnapshot } from "./outputs.js";
-import type { RunnerApi } from "./runner-api.js";
+import type { ClaimedTask, RunnerApi } from "./runner-api.js";
 import { runCommands } from "./run-commands.js";
 import { createTaskState, type TaskDirs, type TaskState } from "./task-state.js";
 import { openTaskLogs, type TaskLogs } from "./task-logs.js";
@@ -33,12 +37,19 @@ export interface TaskContext {
   readonly log: (line: string) => void;
   /** What the host can run; without it, placeholders get this process's view and nothing is checked. */
   readonly host?: HostFacts | undefined;
+  /** Asked when finishing: true to have the next task come back with the finish answer. */
+  readonly claimNext?: (() => boolean) | undefined;
+  /** STARTED_REPORT_DELAY_MS unless set (tests choose "always folded" or "always sent"). */
+  readonly startedReportDelayMs?: number | undefined;
 }
 
-/** A task being run; `done` resolves when it is finished or dropped (it never rejects). */
+/**
+ * A task being run; `done` resolves when it is finished or dropped (it never rejects), with the
+ * next task when the finish answer brought one (see `claimNext`).
+ */
 export interface TaskRun {
   readonly state: TaskState;
-  readonly done: Promise<void>;
+  readonly done: Promise<ClaimedTask | undefined>;
 }
 
 /** The end the runner reports, without machineId (added when sending). */
@@ -70,20 +81,26 @@ export function startTask(ctx: TaskContext, task: TaskView, input?: Buffer): Tas
   const state = createTaskState(prepareForHost(task, dirs.workingDir, host), dirs, ctx.log);
   const done = runTask(ctx, state, input).catch((error: unknown) => {
     ctx.log(`task ${task.id}: runner error: ${describe(error)}`);
+    return undefined;
   });
   return { state, done };
 }
 
-async function runTask(ctx: TaskContext, state: TaskState, input?: Buffer): Promise<void> {
+async function runTask(
+  ctx: TaskContext,
+  state: TaskState,
+  input?: Buffer,
+): Promise<ClaimedTask | undefined> {
   const { task, dirs } = state;
   try {
     await rm(dirs.taskDir, { recursive: true, force: true });
     await mkdir(dirs.workingDir, { recursive: true });
     const report = await prepareAndRun(ctx, state, input);
-    if (report === undefined) return;
-    await sendFinish(ctx, state, report);
+    if (report === undefined) return undefined;
+    return await sendFinish(ctx, state, report);
   } catch (error) {
     if (!(error instanceof LeaseLost)) throw error;
+    return undefined;
   } finally {
     if (state.ending()?.kind === "lease-lost") {
       ctx.log(`task ${task.id}: the server gave it to another machine; dropped`);
@@ -107,7 +124,6 @@ async function prepareAndRun(
   const prepared = await guard(state, () => downloadInput(ctx, state, inlineInput));
   if (state.ending() !== undefined) return endedEarly(state);
   if ("error" in prepared) return { outcome: "error", reason: prepared.error };
-  if (!(await reportStarted(ctx, state, prepared))) return endedEarly(state);
   const logs = openTaskLogs({
     api: ctx.api,
     machineId: ctx.machineId,
@@ -117,13 +133,18 @@ async function prepareAndRun(
     onLeaseLost: () => state.loseLease(),
     log: ctx.log,
   });
+  const started = scheduleStartedReport(ctx, state, prepared);
   const ran = await runCommands(ctx.executor, state, logs).finally(() => logs.close());
-  if (state.ending() !== undefined) return endedEarly(state, ran.computationMs);
+  if (state.ending() !== undefined) return endedEarly(state, ran.computationMs, started);
   const { computationMs } = ran;
-  if (ran.kind === "error") return { outcome: "error", ...ran.report, computationMs };
+  if (ran.kind === "error") {
+    return { outcome: "error", ...ran.report, computationMs, ...(await started.fold()) };
+  }
   const uploaded = await guard(state, () => uploadOutputs(ctx, state, prepared.inputs));
-  if (state.ending() !== undefined) return endedEarly(state, computationMs);
-  if ("error" in uploaded) return { outcome: "error", reason: uploaded.error, computationMs };
+  if (state.ending() !== undefined) return endedEarly(state, computationMs, started);
+  if ("error" in uploaded) {
+    return { outcome: "error", reason: uploaded.error, computationMs, ...(await started.fold()) };
+  }
   const solverError = findRecipe(state.task.simulator)?.findError?.(logs.outputTails());
   const failedAnyway = ran.exitCode === 0 && solverError !== undefined;
   return {
@@ -133,6 +154,7 @@ async function prepareAndRun(
     ...(ran.exitCode === 0 && !failedAnyway
       ? {}
       : { reason: failureReason(state.task.simulator, ran.exitCode, solverError, logs) }),
+    ...(await started.fold()),
     computationMs,
     outputUploadMs: uploaded.outputUploadMs,
     manifest: uploaded.manifest.map(({ path, size, sha256, mtimeMs }) => ({
@@ -160,34 +182,71 @@ function failureReason(
   return logs.outputTails().stdout.split("\n").slice(-20).join("\n");
 }
 
-/** POST started; false when the task was killed meanwhile (LeaseLost when taken away). */
-async function reportStarted(
+interface StartedReport {
+  /**
+   * At the end: `{ started }` to send with finish when the report was never sent on its own (the
+   * task ended within STARTED_REPORT_DELAY_MS, or sending failed), else nothing. Waits for a
+   * report in flight, so the server always hears started before finish.
+   */
+  fold(): Promise<{ started?: FoldedStarted }>;
+}
+
+/**
+ * Reports started STARTED_REPORT_DELAY_MS after the commands start, unless the task ends first.
+ * A kill requested before the report reaches the server comes through the control channel (or
+ * the report's own LEASE_LOST answer, which drops the task and kills its commands).
+ */
+function scheduleStartedReport(
   ctx: TaskContext,
   state: TaskState,
   prepared: PreparedInput,
-): Promise<boolean> {
-  const request = {
-    machineId: ctx.machineId,
+): StartedReport {
+  const startedAt = performance.now();
+  const fields = {
     inputDownloadMs: prepared.inputDownloadMs,
     inputBytes: prepared.inputBytes,
     inputFiles: prepared.inputFiles,
   };
-  try {
-    await guard(state, () =>
-      retry(() => ctx.api.started(state.task.id, request), {
-        attempts: SERVER_OUTAGE_ATTEMPTS,
-        signal: state.signal,
-      }),
-    );
-    return true;
-  } catch (error) {
-    if (error instanceof LeaseLost || state.ending() === undefined) throw error;
-    return false;
-  }
+  let sending: Promise<boolean> | undefined;
+  const send = async (): Promise<boolean> => {
+    try {
+      await guard(state, () =>
+        retry(() => ctx.api.started(state.task.id, { machineId: ctx.machineId, ...fields }), {
+          attempts: SERVER_OUTAGE_ATTEMPTS,
+          signal: state.signal,
+        }),
+      );
+      return true;
+    } catch (error) {
+      // A kill or a lost lease ends the task anyway; anything else: finish carries the report.
+      if (state.ending() === undefined) {
+        ctx.log(`task ${state.task.id}: could not report started: ${describe(error)}`);
+      }
+      return false;
+    }
+  };
+  const timer = setTimeout(() => {
+    sending = send();
+  }, ctx.startedReportDelayMs ?? STARTED_REPORT_DELAY_MS);
+  return {
+    async fold() {
+      clearTimeout(timer);
+      if (sending !== undefined && (await sending)) return {};
+      return { started: { ...fields, startedMsAgo: performance.now() - startedAt } };
+    },
+  };
 }
 
-/** Killed (report once the group is gone) or lease lost (report nothing). */
-async function endedEarly(state: TaskState, computationMs?: number): Promise<Report | undefined> {
+/**
+ * Killed (report once the group is gone) or lease lost (report nothing). `started`: the commands
+ * had started (the report goes with finish if it was not sent).
+ */
+async function endedEarly(
+  state: TaskState,
+  computationMs?: number,
+  started?: StartedReport,
+): Promise<Report | undefined> {
+  const folded = started === undefined ? {} : await started.fold();
   const ending = state.ending();
   if (ending?.kind !== "kill") return undefined;
   await state.groupGone();
@@ -195,6 +254,7 @@ async function endedEarly(state: TaskState, computationMs?: number): Promise<Rep
     outcome: "killed",
     reason: ending.reason,
     ...(computationMs === undefined ? {} : { computationMs }),
+    ...folded,
   };
 }
 
@@ -310,23 +370,33 @@ async function uploadOutputs(
   }
 }
 
-async function sendFinish(ctx: TaskContext, state: TaskState, report: Report): Promise<void> {
+/** Reports the end; resolves with the next task when the answer brought one. */
+async function sendFinish(
+  ctx: TaskContext,
+  state: TaskState,
+  report: Report,
+): Promise<ClaimedTask | undefined> {
   const request: FinishRequest = { machineId: ctx.machineId, ...report };
   if (request.reason !== undefined && request.reason.length > 8000) {
     request.reason = request.reason.slice(-8000);
   }
   try {
     // Not tied to state.signal: a kill must still be reported once the group is gone.
-    await guard(state, () =>
-      retry(() => ctx.api.finish(state.task.id, request), { attempts: SERVER_OUTAGE_ATTEMPTS }),
+    const next = await guard(state, () =>
+      retry(
+        () => ctx.api.finish(state.task.id, { ...request, claimNext: ctx.claimNext?.() === true }),
+        { attempts: SERVER_OUTAGE_ATTEMPTS },
+      ),
     );
     ctx.log(
       `task ${state.task.id}: finished (${report.outcome}${report.exitCode === undefined ? "" : `, exit code ${report.exitCode}`})`,
     );
+    return next;
   } catch (error) {
     if (error instanceof LeaseLost) throw error;
     // The server will requeue it when the lease expires: nothing else to do on this side.
     ctx.log(`task ${state.task.id}: could not report its end: ${describe(error)}`);
+    return undefined;
   }
 }
 

@@ -5,6 +5,7 @@ import type { z } from "zod";
 import {
   ClaimResponse,
   ControlResponse,
+  FinishResponse,
   HeartbeatResponse,
   OutputsUploadResponse,
   RegisterResponse,
@@ -39,7 +40,8 @@ export interface RunnerApi {
     archive: Readable,
     signal?: AbortSignal,
   ): Promise<z.infer<typeof OutputsUploadResponse>>;
-  finish(taskId: string, request: FinishRequest): Promise<void>;
+  /** Ends the task; resolves with the next task when the request asked (`claimNext`) and one waited. */
+  finish(taskId: string, request: FinishRequest): Promise<ClaimedTask | undefined>;
   pollControl(machineId: string, waitMs: number, signal?: AbortSignal): Promise<ControlMessage[]>;
   replyControl(requestId: string, reply: ControlReply): Promise<void>;
 }
@@ -58,11 +60,7 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
         signal,
       });
       if (response.status === 204) return undefined;
-      const parsed = ClaimResponse.parse(await response.json());
-      return {
-        task: parsed.task,
-        input: parsed.input === undefined ? undefined : Buffer.from(parsed.input, "base64"),
-      };
+      return toClaimedTask(ClaimResponse.parse(await response.json()));
     },
     async openInput(machineId, taskId, signal) {
       const response = await client.fetch(taskPath(taskId, "input"), {
@@ -98,7 +96,11 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
         signal,
       }),
     async finish(taskId, request) {
-      await drain(client.fetch(taskPath(taskId, "finish"), { method: "POST", json: request }));
+      const answer = await client.json(FinishResponse, taskPath(taskId, "finish"), {
+        method: "POST",
+        json: request,
+      });
+      return answer.next === undefined ? undefined : toClaimedTask(answer.next);
     },
     async pollControl(machineId, waitMs, signal) {
       const answer = await client.json(ControlResponse, "/runner/control", {
@@ -111,6 +113,13 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
       const path = `/runner/control/${encodeURIComponent(requestId)}/reply`;
       await drain(client.fetch(path, { method: "POST", json: reply }));
     },
+  };
+}
+
+function toClaimedTask(answer: ClaimResponse): ClaimedTask {
+  return {
+    task: answer.task,
+    input: answer.input === undefined ? undefined : Buffer.from(answer.input, "base64"),
   };
 }
 

@@ -4,7 +4,7 @@ import type { Readable } from "node:stream";
 import type { OutputFile, OutputManifest, Task } from "../domain/task.js";
 import type { TaskStatus } from "../domain/task-status.js";
 import { retryOrFail } from "./reap-lost-machines.js";
-import { getLeasedTask } from "./serve-runner.js";
+import { getLeasedTask, recordStarted } from "./serve-runner.js";
 import type { Principal } from "./principal.js";
 import type { ServiceDeps } from "./service-deps.js";
 import { publishTask } from "./task-events.js";
@@ -28,6 +28,9 @@ export interface FinishReport {
   readonly computationMs?: number | undefined;
   readonly outputUploadMs?: number | undefined;
   readonly manifest?: readonly OutputFile[] | undefined;
+  /** The started report, when the task ended before the runner sent it on its own. */
+  readonly started?:
+    { readonly inputDownloadMs: number; readonly startedMsAgo: number } | undefined;
 }
 
 export async function finishTask(
@@ -37,7 +40,17 @@ export async function finishTask(
   taskId: string,
   report: FinishReport,
 ): Promise<Task> {
-  const task = await getLeasedTask(deps, principal, machineId, taskId);
+  const leased = await getLeasedTask(deps, principal, machineId, taskId);
+  const task =
+    report.started !== undefined && leased.status === "submitted"
+      ? await recordStarted(
+          deps,
+          leased,
+          machineId,
+          report.started,
+          startedAt(deps, leased, report.started),
+        )
+      : leased;
   if (report.outcome === "killed" && task.killRequestedAt === undefined) {
     // The machine stopped the task on its own (runner shut down): that is a lost machine.
     return retryOrFail(
@@ -88,6 +101,12 @@ export async function finishTask(
   });
   publishTask(deps, finished);
   return finished;
+}
+
+/** When the commands started, by the server's clock; never before the task was claimed. */
+function startedAt(deps: ServiceDeps, task: Task, started: { startedMsAgo: number }): number {
+  const at = deps.clock() - Math.round(started.startedMsAgo);
+  return Math.max(at, task.inputUploadedAt ?? task.createdAt);
 }
 
 /**

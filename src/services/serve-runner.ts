@@ -94,6 +94,8 @@ export async function claimTask(
       `machine ${machineId} was stopped and replaced by the server; this runner should exit`,
     );
   }
+  const held = await heldTask(deps, machine);
+  if (held !== undefined) return held;
   // A machine that finished its task a moment ago is idle already (finish wrote it): no write.
   const justSeen = deps.clock() - machine.lastSeenAt < IDLE_WRITE_SKIP_MS;
   if (machine.status !== "idle" || machine.taskId !== undefined || !justSeen) {
@@ -141,6 +143,41 @@ export async function claimTask(
   }
   publishTask(deps, claimed);
   return claimed;
+}
+
+/**
+ * The machine's next task if one is waiting, asked right after it finished one (no long poll).
+ * A machine that may not claim (stopped, group terminating) gets none here: its next own claim
+ * hears why.
+ */
+export async function claimWithoutWaiting(
+  deps: ServiceDeps,
+  principal: Principal,
+  machineId: string,
+): Promise<Task | undefined> {
+  try {
+    return await claimTask(deps, principal, machineId, 0);
+  } catch (error) {
+    if (error instanceof FlotillaError) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * The task given to this machine that it never started: a machine claims only when it holds
+ * none, so the answer that gave it (a claim, or a finish with claimNext) was lost on the way.
+ * Given again (lease renewed) rather than left to wait for its lease to expire.
+ */
+async function heldTask(deps: ServiceDeps, machine: Machine): Promise<Task | undefined> {
+  if (machine.taskId === undefined) return undefined;
+  const task = await deps.store.getTask(machine.taskId);
+  if (task?.status !== "submitted" || task.machine?.id !== machine.id) return undefined;
+  return deps.store
+    .renewLease(task.id, machine.id, deps.clock() + deps.settings.leaseMs)
+    .catch((error: unknown) => {
+      if (error instanceof LeaseLostError) return undefined;
+      throw error;
+    });
 }
 
 async function returnToQueue(deps: ServiceDeps, task: Task, reason: string): Promise<void> {
@@ -216,15 +253,30 @@ export async function markStarted(
     await deps.store.updateMachine(machineId, { status: "idle", taskId: null });
     throw new LeaseLostError(taskId, machineId);
   }
-  const started = await deps.store.transitionTask(taskId, {
+  return recordStarted(deps, task, machineId, report, now);
+}
+
+/**
+ * submitted → started at `at` (before now when the report came folded into finish), with the
+ * input's metrics; the lease is renewed from now.
+ */
+export async function recordStarted(
+  deps: ServiceDeps,
+  task: Task,
+  machineId: string,
+  report: { inputDownloadMs: number },
+  at: number,
+): Promise<Task> {
+  const now = deps.clock();
+  const started = await deps.store.transitionTask(task.id, {
     to: "started",
-    at: now,
+    at,
     reason: "commands started",
     detail: "computation-started",
     machineId,
     expect: { fromStatuses: ["submitted"], machineId },
     patch: {
-      startedAt: now,
+      startedAt: at,
       leaseExpiresAt: now + deps.settings.leaseMs,
       metrics: { inputDownloadMs: report.inputDownloadMs },
     },

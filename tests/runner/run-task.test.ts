@@ -19,6 +19,8 @@ import { waitFor, withTempDir } from "./helpers.js";
 interface Recorded {
   started?: StartedRequest;
   finish?: FinishRequest;
+  /** Whether the started request had come when finish came. */
+  startedBeforeFinish?: boolean;
   logs: Record<LogStream, string>;
   firstLogAt?: number;
   outputsDir: string;
@@ -75,7 +77,8 @@ function createRecordingApi(
     },
     finish(_taskId, request) {
       recorded.finish = request;
-      return Promise.resolve();
+      recorded.startedBeforeFinish = recorded.started !== undefined;
+      return Promise.resolve(undefined);
     },
   };
   return { api, recorded };
@@ -112,7 +115,12 @@ async function inputArchive(dir: string): Promise<() => Readable> {
 async function runOne(
   dir: string,
   commands: string[][],
-  options: Partial<FakeOptions> & { task?: Partial<TaskView>; inlineInput?: Buffer } = {},
+  options: Partial<FakeOptions> & {
+    task?: Partial<TaskView>;
+    inlineInput?: Buffer;
+    /** 0 (the default here): started is always sent on its own, before anything else. */
+    startedReportDelayMs?: number;
+  } = {},
 ) {
   const input = options.input ?? (await inputArchive(dir));
   const { api, recorded } = createRecordingApi(dir, { ...options, input });
@@ -124,6 +132,7 @@ async function runOne(
       workDir: join(dir, "runner"),
       executor: createProcessExecutor(),
       log: () => undefined,
+      startedReportDelayMs: options.startedReportDelayMs ?? 0,
     },
     task,
     options.inlineInput,
@@ -190,6 +199,72 @@ describe("run-task: one task from input to finish", () => {
       assert.equal(recorded.finish.exitCode, 0);
       assert.deepEqual(recorded.finish.manifest, []);
       assert.equal(recorded.uploads, 0);
+    });
+  });
+
+  it("a task that ends before its started report is due sends the report inside finish: one request less", async () => {
+    await withTempDir(async (dir) => {
+      const before = performance.now();
+      const { run, recorded } = await runOne(dir, [["true"]], { startedReportDelayMs: 60_000 });
+      await run.done;
+      assert.equal(recorded.started, undefined, "no started request of its own");
+      assert.equal(recorded.finish?.outcome, "exited");
+      const folded = recorded.finish.started;
+      assert.ok(folded !== undefined, "finish carries the started report");
+      assert.equal(folded.inputFiles, 2);
+      assert.ok(folded.inputDownloadMs >= 0);
+      assert.ok(folded.startedMsAgo >= 0 && folded.startedMsAgo <= performance.now() - before);
+    });
+  });
+
+  it("a task still running when its report is due reports started on its own, before finish", async () => {
+    await withTempDir(async (dir) => {
+      const { run, recorded } = await runOne(dir, [["sleep", "0.4"]], {
+        startedReportDelayMs: 20,
+      });
+      await run.done;
+      assert.equal(recorded.started?.inputFiles, 2);
+      assert.equal(recorded.startedBeforeFinish, true);
+      assert.equal(recorded.finish?.outcome, "exited");
+      assert.equal(recorded.finish.started, undefined, "not reported twice");
+    });
+  });
+
+  it("a kill before the started report was sent reports killed with the report folded in", async () => {
+    await withTempDir(async (dir) => {
+      const { run, recorded } = await runOne(dir, [["sh", "-c", "echo up; sleep 60"]], {
+        startedReportDelayMs: 60_000,
+      });
+      await waitFor("the command's first line", () => recorded.logs.stdout.includes("up"));
+      run.state.kill("killed by user");
+      await run.done;
+      assert.equal(recorded.started, undefined);
+      assert.equal(recorded.finish?.outcome, "killed");
+      assert.ok(recorded.finish.started !== undefined, "the commands had started: finish says so");
+    });
+  });
+
+  it("a kill while the input is prepared reports killed without a started report", async () => {
+    await withTempDir(async (dir) => {
+      let release: () => void = () => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      const archive = await inputArchive(dir);
+      const { run, recorded } = await runOne(dir, [["sh", "-c", "echo ran"]], {
+        startedReportDelayMs: 60_000,
+        input: () =>
+          Readable.from(
+            (async function* () {
+              await gate;
+              yield* archive() as AsyncIterable<Buffer>;
+            })(),
+          ),
+      });
+      run.state.kill("killed by user");
+      release();
+      await run.done;
+      assert.equal(recorded.finish?.outcome, "killed");
+      assert.equal(recorded.finish.started, undefined);
+      assert.equal(recorded.logs.stdout, "", "the commands never ran");
     });
   });
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { INLINE_INPUT_MAX_BYTES } from "../../src/protocol/runner.js";
+import { INLINE_INPUT_MAX_BYTES, type FinishResponse } from "../../src/protocol/runner.js";
 import {
   INLINE_SUBMIT_INPUT_MAX_BYTES,
   type KillView,
@@ -20,6 +20,11 @@ import {
 import { createTestApp, type TestApp } from "../helpers/app-harness.js";
 
 const statuses = (task: TaskView): string[] => task.statusHistory.map((entry) => entry.status);
+
+/** The ended task of a finish answer. */
+async function finishedTask(response: Response, status: number): Promise<TaskView> {
+  return (await json<FinishResponse>(response, status)).task;
+}
 
 describe("task lifecycle through the runner protocol", () => {
   let app: TestApp;
@@ -48,7 +53,7 @@ describe("task lifecycle through the runner protocol", () => {
       manifest.files.map((file) => file.path),
       ["out.txt"],
     );
-    const done = await json<TaskView>(
+    const done = await finishedTask(
       await machine.finish(queued.id, {
         outcome: "exited",
         exitCode: 0,
@@ -92,7 +97,7 @@ describe("task lifecycle through the runner protocol", () => {
     const plain = await submit(app, { machineGroup: "g1" });
     await machine.claim();
     await json(await machine.started(plain.id), 200);
-    const done = await json<TaskView>(
+    const done = await finishedTask(
       await machine.finish(plain.id, { outcome: "exited", exitCode: 0, manifest: [] }),
       200,
     );
@@ -108,7 +113,7 @@ describe("task lifecycle through the runner protocol", () => {
     await machine.claim();
     await json(await machine.started(again.id), 200);
     await json(await machine.uploadOutputs(again.id, { "stale.txt": "old" }), 200);
-    const replaced = await json<TaskView>(
+    const replaced = await finishedTask(
       await machine.finish(again.id, { outcome: "exited", exitCode: 0, manifest: [] }),
       200,
     );
@@ -199,7 +204,7 @@ describe("task lifecycle through the runner protocol", () => {
     const queued = await submit(app, { machineGroup: "g1" });
     await machine.claim();
     await json(await machine.started(queued.id), 200);
-    const done = await json<TaskView>(
+    const done = await finishedTask(
       await machine.finish(queued.id, {
         outcome: "exited",
         exitCode: 3,
@@ -216,7 +221,7 @@ describe("task lifecycle through the runner protocol", () => {
   it("a runner error (input could not be unpacked) ends failed with its reason", async () => {
     const queued = await submit(app, { machineGroup: "g1" });
     await machine.claim();
-    const done = await json<TaskView>(
+    const done = await finishedTask(
       await machine.finish(queued.id, {
         outcome: "error",
         reason: "command not found: nosuchprog",
@@ -303,7 +308,7 @@ describe("kill", () => {
       "kill-requested",
       "a second kill is the same request",
     );
-    const done = await json<TaskView>(
+    const done = await finishedTask(
       await machine.finish(queued.id, { outcome: "killed", signal: "SIGTERM" }),
       200,
     );
@@ -471,5 +476,135 @@ describe("lost machines", () => {
     } finally {
       await app.close();
     }
+  });
+});
+
+describe("fewer requests per task: started folded into finish, the next task in the finish answer", () => {
+  let app: TestApp;
+  let machine: FakeMachine;
+  before(async () => {
+    app = await createTestApp();
+    machine = await registerMachine(app, "busy", await createGroup(app, "busy"));
+  });
+  after(async () => app.close());
+  const FOLDED = { inputDownloadMs: 1, startedMsAgo: 1 };
+
+  it("a finish that carries the started report records started (when the commands started), then the end", async () => {
+    const queued = await submit(app, { machineGroup: "busy" });
+    const claimed = await machine.claim();
+    assert.equal(claimed?.id, queued.id);
+    const done = await finishedTask(
+      await machine.finish(queued.id, {
+        outcome: "exited",
+        exitCode: 0,
+        manifest: [],
+        started: { inputDownloadMs: 4, inputFiles: 1, startedMsAgo: 3 },
+      }),
+      200,
+    );
+    assert.equal(done.status, "success");
+    assert.deepEqual(statuses(done), [
+      "pending-input",
+      "in-queue",
+      "submitted",
+      "started",
+      "success",
+    ]);
+    const startedAt = Date.parse(done.startedAt ?? "");
+    const endedAt = Date.parse(done.endedAt ?? "");
+    assert.ok(
+      startedAt <= endedAt && endedAt - startedAt <= 3 + 1_000,
+      `${startedAt} → ${endedAt}`,
+    );
+    assert.equal(done.metrics.inputDownloadMs, 4);
+  });
+
+  it("a folded report of a task already started is ignored, and the start time stays", async () => {
+    const queued = await submit(app, { machineGroup: "busy" });
+    await machine.claim();
+    const started = await json<TaskView>(await machine.started(queued.id), 200);
+    const done = await finishedTask(
+      await machine.finish(queued.id, {
+        outcome: "exited",
+        exitCode: 0,
+        started: { inputDownloadMs: 9, startedMsAgo: 60_000 },
+      }),
+      200,
+    );
+    assert.equal(done.startedAt, started.startedAt);
+    assert.equal(statuses(done).filter((status) => status === "started").length, 1);
+  });
+
+  it("finish with claimNext answers with the next queued task and its small input; the machine runs it", async () => {
+    const first = await submit(app, { machineGroup: "busy" });
+    const second = await submit(app, { machineGroup: "busy" }, { "next.txt": "second" });
+    assert.equal((await machine.claim())?.id, first.id);
+    const answer = await json<FinishResponse>(
+      await machine.finish(first.id, {
+        outcome: "exited",
+        exitCode: 0,
+        started: FOLDED,
+        claimNext: true,
+      }),
+      200,
+    );
+    assert.equal(answer.task.id, first.id);
+    assert.equal(answer.task.status, "success");
+    assert.equal(answer.next?.task.id, second.id);
+    assert.equal(answer.next.task.status, "submitted");
+    assert.ok(answer.next.input !== undefined, "a small input comes along");
+    const machines = await json<{ machines: { id: string; taskId?: string }[] }>(
+      await app.request("GET", "/api/v1/machine-groups/busy"),
+      200,
+    );
+    assert.equal(machines.machines.find((m) => m.id === machine.id)?.taskId, second.id);
+    const last = await json<FinishResponse>(
+      await machine.finish(second.id, {
+        outcome: "exited",
+        exitCode: 0,
+        started: FOLDED,
+        claimNext: true,
+      }),
+      200,
+    );
+    assert.equal(last.next, undefined, "nothing left to claim: no next");
+  });
+
+  it("finish without claimNext leaves the queue alone", async () => {
+    const first = await submit(app, { machineGroup: "busy" });
+    const second = await submit(app, { machineGroup: "busy" });
+    await machine.claim();
+    const answer = await json<FinishResponse>(
+      await machine.finish(first.id, { outcome: "exited", exitCode: 0, started: FOLDED }),
+      200,
+    );
+    assert.equal(answer.next, undefined);
+    const still = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${second.id}`), 200);
+    assert.equal(still.status, "in-queue");
+    assert.equal((await machine.claim())?.id, second.id);
+    await json(
+      await machine.finish(second.id, { outcome: "exited", exitCode: 0, started: FOLDED }),
+      200,
+    );
+  });
+
+  it("a claim from a machine that holds an unstarted task gives that task again (its answer was lost)", async () => {
+    const lost = await submit(app, { machineGroup: "busy" });
+    const other = await submit(app, { machineGroup: "busy" });
+    const first = await machine.claim();
+    assert.equal(first?.id, lost.id);
+    const again = await machine.claim();
+    assert.equal(again?.id, lost.id, "the same task, not the next one");
+    assert.equal(again.attempt, 1);
+    assert.deepEqual(statuses(again), ["pending-input", "in-queue", "submitted"]);
+    await json(
+      await machine.finish(lost.id, { outcome: "exited", exitCode: 0, started: FOLDED }),
+      200,
+    );
+    assert.equal((await machine.claim())?.id, other.id);
+    await json(
+      await machine.finish(other.id, { outcome: "exited", exitCode: 0, started: FOLDED }),
+      200,
+    );
   });
 });

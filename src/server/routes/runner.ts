@@ -5,9 +5,11 @@ import { InvalidInputError } from "../../domain/errors.js";
 import { TaskIdParam } from "../../protocol/tasks.js";
 import {
   ClaimRequest,
+  type ClaimResponse,
   ControlQuery,
   ControlReply,
   FinishRequest,
+  type FinishResponse,
   HeartbeatRequest,
   INLINE_INPUT_MAX_BYTES,
   MachineQuery,
@@ -19,6 +21,7 @@ import { finishTask, receiveOutputs } from "../../services/finish-task.js";
 import {
   appendTaskLog,
   claimTask,
+  claimWithoutWaiting,
   heartbeat,
   markStarted,
   openTaskInput,
@@ -27,6 +30,8 @@ import {
   replyToControl,
   smallTaskInput,
 } from "../../services/serve-runner.js";
+import type { Task } from "../../domain/task.js";
+import type { ServiceDeps } from "../../services/service-deps.js";
 import type { AppEnv } from "../app-env.js";
 import { parseJsonBody, parseParams, parseQuery } from "../validate.js";
 import { z } from "zod";
@@ -49,11 +54,7 @@ export function runnerRoutes(): Hono<AppEnv> {
     const { machineId, waitMs } = await parseJsonBody(c, ClaimRequest);
     const task = await claimTask(deps(c), principal(c), machineId, waitMs, c.req.raw.signal);
     if (task === undefined) return c.body(null, 204);
-    const input = await smallTaskInput(deps(c), task.id, INLINE_INPUT_MAX_BYTES);
-    return c.json({
-      task: toTaskView(task),
-      ...(input === undefined ? {} : { input: input.toString("base64") }),
-    });
+    return c.json(await claimAnswer(deps(c), task));
   });
 
   routes.get("/tasks/:id/input", async (c) => {
@@ -104,9 +105,16 @@ export function runnerRoutes(): Hono<AppEnv> {
   routes.post("/tasks/:id/finish", async (c) => {
     const { id } = parseParams(c, TaskIdParam);
     const request = await parseJsonBody(c, FinishRequest);
-    return c.json(
-      toTaskView(await finishTask(deps(c), principal(c), request.machineId, id, request)),
-    );
+    const task = await finishTask(deps(c), principal(c), request.machineId, id, request);
+    const next =
+      request.claimNext === true
+        ? await claimWithoutWaiting(deps(c), principal(c), request.machineId)
+        : undefined;
+    const answer: FinishResponse = {
+      task: toTaskView(task),
+      ...(next === undefined ? {} : { next: await claimAnswer(deps(c), next) }),
+    };
+    return c.json(answer);
   });
 
   routes.get("/control", async (c) => {
@@ -122,4 +130,13 @@ export function runnerRoutes(): Hono<AppEnv> {
   });
 
   return routes;
+}
+
+/** A claimed task as the runner gets it: with its input archive when that is small. */
+async function claimAnswer(deps: ServiceDeps, task: Task): Promise<ClaimResponse> {
+  const input = await smallTaskInput(deps, task.id, INLINE_INPUT_MAX_BYTES);
+  return {
+    task: toTaskView(task),
+    ...(input === undefined ? {} : { input: input.toString("base64") }),
+  };
 }
