@@ -15,9 +15,13 @@ import {
   createReadStream,
   createWriteStream,
   fstatSync,
+  linkSync,
+  mkdirSync,
   openSync,
   closeSync,
   readFileSync,
+  unlinkSync,
+  writeFileSync,
 } from "node:fs";
 import {
   link,
@@ -31,7 +35,7 @@ import {
   unlink,
   writeFile,
 } from "node:fs/promises";
-import { join, posix } from "node:path";
+import { dirname, join, posix } from "node:path";
 import { PassThrough, Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { FlotillaError, InvalidInputError, NotFoundError } from "../domain/errors.js";
@@ -48,6 +52,7 @@ import {
   scanArchive,
   unpackArchive,
   type ArchiveLimits,
+  type ArchiveTotals,
 } from "../lib/archive.js";
 import { listFilesWithHashes } from "../lib/hash.js";
 import { createLogHandles, createSerialQueues, readFrom } from "./log-files.js";
@@ -63,8 +68,16 @@ export interface StoredInput {
 }
 
 export interface BlobStore {
-  /** Stores an input archive after validating it; INPUT_REJECTED or INPUT_ALREADY_UPLOADED. */
-  writeInput(taskId: string, source: Readable, limits: ArchiveLimits): Promise<StoredInput>;
+  /**
+   * Stores an input archive after validating it; INPUT_REJECTED or INPUT_ALREADY_UPLOADED. A
+   * Buffer (a small input sent inside the create request) is also kept in memory for a while,
+   * so that the claim that sends it along usually reads no file.
+   */
+  writeInput(
+    taskId: string,
+    source: Readable | Buffer,
+    limits: ArchiveLimits,
+  ): Promise<StoredInput>;
   hasInput(taskId: string): Promise<boolean>;
   /** The stored archive; throws FILE_NOT_FOUND at once (before streaming) when absent. */
   openInput(taskId: string): Readable;
@@ -99,11 +112,14 @@ const OUTPUTS_DIR = "outputs";
 const MANIFEST_FILE = "outputs.json";
 const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_CACHED_MANIFESTS = 32;
+/** Small inputs kept in memory between their upload and their claim, oldest dropped first. */
+const RECENT_INPUTS_MAX_BYTES = 16 * 1024 * 1024;
 
 export function openBlobStore(dataDir: string): BlobStore {
   const serial = createSerialQueues();
   const logs = createLogHandles(serial);
   const manifests = new Map<string, OutputManifest>();
+  const recentInputs = createRecentInputs(RECENT_INPUTS_MAX_BYTES);
 
   const taskDir = (taskId: string): string => {
     if (!TASK_ID_PATTERN.test(taskId))
@@ -153,6 +169,11 @@ export function openBlobStore(dataDir: string): BlobStore {
     async writeInput(taskId, source, limits) {
       const dir = taskDir(taskId);
       const target = join(dir, INPUT_FILE);
+      if (Buffer.isBuffer(source)) {
+        const stored = await storeSmallInput(taskId, source, target, limits);
+        recentInputs.add(taskId, source);
+        return stored;
+      }
       if (await exists(target)) throw inputAlreadyUploaded(taskId);
       await mkdir(dir, { recursive: true });
       const temp = join(dir, `.input-${randomUUID()}.tmp`);
@@ -186,6 +207,8 @@ export function openBlobStore(dataDir: string): BlobStore {
     },
 
     async readSmallInput(taskId, maxBytes) {
+      const recent = recentInputs.take(taskId);
+      if (recent !== undefined && recent.byteLength <= maxBytes) return recent;
       const file = await open(join(taskDir(taskId), INPUT_FILE), "r").catch(ignoreMissing);
       if (file === undefined) return undefined;
       try {
@@ -298,6 +321,7 @@ export function openBlobStore(dataDir: string): BlobStore {
 
     async removeTask(taskId) {
       const dir = taskDir(taskId);
+      recentInputs.take(taskId);
       await Promise.all([
         logs.close(logPath(taskId, "stdout")),
         logs.close(logPath(taskId, "stderr")),
@@ -312,6 +336,71 @@ export function openBlobStore(dataDir: string): BlobStore {
     async close() {
       await logs.closeAll();
     },
+  };
+}
+
+/**
+ * A small input already in memory: scanned from the buffer, then written with synchronous calls
+ * (a few syscalls for at most INLINE_SUBMIT_INPUT_MAX_BYTES, cheaper than a stream's round
+ * trips through the thread pool) to a temp name and linked into place, as the streamed path does.
+ */
+async function storeSmallInput(
+  taskId: string,
+  archive: Buffer,
+  target: string,
+  limits: ArchiveLimits,
+): Promise<StoredInput> {
+  let totals: ArchiveTotals;
+  try {
+    totals = await scanArchive(Readable.from([archive]), limits);
+  } catch (error) {
+    throw error instanceof ArchiveRejectedError ? inputRejected(taskId, error) : error;
+  }
+  const temp = join(dirname(target), `.input-${randomUUID()}.tmp`);
+  mkdirSync(dirname(target), { recursive: true });
+  try {
+    writeFileSync(temp, archive, { flag: "wx" });
+    try {
+      linkSync(temp, target);
+    } catch (error) {
+      throw isCode(error, "EEXIST") ? inputAlreadyUploaded(taskId) : error;
+    }
+  } finally {
+    try {
+      unlinkSync(temp);
+    } catch (error) {
+      ignoreMissing(error);
+    }
+  }
+  return { ...totals, archiveBytes: archive.byteLength };
+}
+
+/** Recently uploaded small inputs by task id, up to `maxBytes` in all (oldest dropped first). */
+function createRecentInputs(maxBytes: number): {
+  add(taskId: string, archive: Buffer): void;
+  /** The input, forgotten once taken (a retried claim reads the stored file). */
+  take(taskId: string): Buffer | undefined;
+} {
+  const inputs = new Map<string, Buffer>();
+  let bytes = 0;
+  const forget = (taskId: string): Buffer | undefined => {
+    const archive = inputs.get(taskId);
+    if (archive === undefined) return undefined;
+    inputs.delete(taskId);
+    bytes -= archive.byteLength;
+    return archive;
+  };
+  return {
+    add(taskId, archive) {
+      forget(taskId);
+      inputs.set(taskId, archive);
+      bytes += archive.byteLength;
+      for (const oldest of inputs.keys()) {
+        if (bytes <= maxBytes) break;
+        forget(oldest);
+      }
+    },
+    take: forget,
   };
 }
 

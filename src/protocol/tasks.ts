@@ -5,10 +5,13 @@ import { z } from "zod";
 import { TASK_STATUSES } from "../domain/task-status.js";
 import { CommandSchema, EnvSchema, Name, TaskId } from "./common.js";
 
-/** Body of `POST /api/v1/tasks`. */
-/** Inputs up to this size (the tar.gz) may come inline with `POST /tasks`, base64 in `input`. */
+/**
+ * Inputs up to this size (the archive: a tar, or a tar.gz) may come inline with `POST /tasks`,
+ * base64 in `input`.
+ */
 export const INLINE_SUBMIT_INPUT_MAX_BYTES = 64 * 1024;
 
+/** Body of `POST /api/v1/tasks`. */
 export const CreateTaskRequest = z.strictObject({
   simulator: Name,
   simulatorVersion: z.string().max(100).optional(),
@@ -18,7 +21,7 @@ export const CreateTaskRequest = z.strictObject({
   env: EnvSchema.optional(),
   killGraceMs: z.number().int().min(0).max(3_600_000).optional(),
   /**
-   * A small input archive (tar.gz, base64): the task is created and queued in one request, as
+   * A small input archive (tar or tar.gz, base64): the task is created and queued in one request, as
    * if `PUT /tasks/:id/input` had followed. Larger inputs use that PUT (streamed).
    */
   input: z

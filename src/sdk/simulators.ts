@@ -236,11 +236,17 @@ function copyCommand(command: unknown, index: number): string[] {
 }
 
 /**
- * The tar.gz of `dir` when it is at most `maxBytes`; undefined when larger, or when it cannot be
- * packed (the streamed upload then reports why).
+ * The archive of `dir` when it is at most `maxBytes`: a plain tar when that is small enough (no
+ * compressor to start here, on the server and on the machine: most inputs are a few KiB), else
+ * a tar.gz; undefined when even that is larger, or when `dir` cannot be packed (the streamed
+ * upload then reports why). Readers tell the two apart by their first bytes.
  */
 async function packIfSmall(dir: string, maxBytes: number): Promise<Buffer | undefined> {
-  const archive = packDirectory(dir, { gzip: true });
+  return (await packUpTo(dir, maxBytes, false)) ?? (await packUpTo(dir, maxBytes, true));
+}
+
+async function packUpTo(dir: string, maxBytes: number, gzip: boolean): Promise<Buffer | undefined> {
+  const archive = packDirectory(dir, { gzip });
   const chunks: Buffer[] = [];
   let size = 0;
   try {

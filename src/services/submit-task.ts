@@ -77,17 +77,17 @@ export function uploadsInProgress(deps: ServiceDeps): Set<string> {
   return set;
 }
 
-/** Stores the streamed input archive and queues the task. */
+/** Stores the input archive (streamed, or a small one sent with the create) and queues the task. */
 export async function receiveInput(
   deps: ServiceDeps,
   principal: Principal,
   taskId: string,
-  body: Readable,
+  body: Readable | Buffer,
 ): Promise<Task> {
   requireUser(principal);
   const task = await getVisibleTask(deps, principal, taskId);
   if (task.status !== "pending-input") {
-    body.resume();
+    if (!Buffer.isBuffer(body)) body.resume();
     throw new FlotillaError(
       "INPUT_ALREADY_UPLOADED",
       `task ${taskId} is ${task.status}; its input was already received (submit a new task to change it)`,

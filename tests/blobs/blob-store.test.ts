@@ -127,6 +127,50 @@ describe("blob store: inputs", () => {
     });
   });
 
+  it("stores a small input sent as a buffer (plain tar or tar.gz) like a streamed one, and refuses a second", async () => {
+    await withStore(async (store, dataDir, scratch) => {
+      await writeFiles(scratch, { "case.inp": "*HEADING\n" });
+      for (const [task, gzip] of [
+        ["t00000000000011", false],
+        ["t00000000000012", true],
+      ] as const) {
+        const archive = await collect(packDirectory(scratch, { gzip }));
+        const stored = await store.writeInput(task, archive, DEFAULT_ARCHIVE_LIMITS);
+        assert.deepEqual(stored, { files: 1, bytes: 9, archiveBytes: archive.length });
+        assert.deepEqual(await collect(store.openInput(task)), archive);
+        assert.deepEqual(await readdir(join(dataDir, "tasks", task)), ["input.tar.gz"]);
+        await assert.rejects(
+          store.writeInput(task, archive, DEFAULT_ARCHIVE_LIMITS),
+          assertFlotillaError("INPUT_ALREADY_UPLOADED"),
+        );
+      }
+    });
+  });
+
+  it("rejects a hostile small input with INPUT_REJECTED and keeps nothing", async () => {
+    await withStore(async (store) => {
+      await assert.rejects(
+        store.writeInput(TASK, hostileArchive("/etc/passwd"), DEFAULT_ARCHIVE_LIMITS),
+        assertFlotillaError("INPUT_REJECTED", /"\/etc\/passwd"/),
+      );
+      assert.equal(await store.hasInput(TASK), false);
+    });
+  });
+
+  it("hands a small input to the claim from memory once, then from the stored file", async () => {
+    await withStore(async (store, dataDir, scratch) => {
+      const archive = await archiveOf(scratch, { "a.txt": "a" });
+      await store.writeInput(TASK, archive, DEFAULT_ARCHIVE_LIMITS);
+      // The stored file is replaced behind the store's back: what comes back tells the two apart.
+      const onDisk = join(dataDir, "tasks", TASK, "input.tar.gz");
+      const other = await archiveOf(join(scratch, "other"), { "b.txt": "b" });
+      await writeFile(onDisk, other);
+      assert.deepEqual(await store.readSmallInput(TASK, 64 * 1024), archive, "from memory");
+      assert.deepEqual(await store.readSmallInput(TASK, 64 * 1024), other, "then from the file");
+      assert.equal(await store.readSmallInput(TASK, 10), undefined, "larger than asked: none");
+    });
+  });
+
   it("throws FILE_NOT_FOUND before streaming when there is no input", async () => {
     await withStore(async (store) => {
       assert.throws(

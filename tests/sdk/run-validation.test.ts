@@ -225,9 +225,43 @@ describe("run() submits", () => {
         });
         const unpacked = join(dir, "unpacked");
         const bytes = Buffer.from(archive, "base64");
+        assert.equal(isGzip(bytes), false, "a small input travels as a plain tar");
         await unpackArchive(Readable.from([bytes]), unpacked, DEFAULT_ARCHIVE_LIMITS);
         assert.equal(await readFile(join(unpacked, "sub", "data.csv"), "utf8"), "1,2,3\n");
         assert.equal(await readFile(join(unpacked, "beam.job"), "utf8"), "job");
+      } finally {
+        await server.close();
+      }
+    });
+  });
+
+  it("sends an input whose tar is over the inline limit but whose tar.gz is not inline, compressed", async () => {
+    await withTempDir(async (dir) => {
+      const input = join(dir, "input");
+      await mkdir(input, { recursive: true });
+      const text = "0.000 1.000 2.000\n".repeat(
+        Math.ceil((INLINE_SUBMIT_INPUT_MAX_BYTES * 2) / 18),
+      );
+      await writeFile(join(input, "table.dat"), text);
+      await writeFile(join(input, "beam.job"), "job");
+      const server = await startRecordingServer((_request, response) =>
+        sendJson(response, 201, taskView({ status: "in-queue" })),
+      );
+      try {
+        await new Simulator(jobRecipe).run(input, { client: server.client });
+        assert.deepEqual(
+          server.requests.map((request) => `${request.method} ${request.path}`),
+          ["POST /api/v1/tasks"],
+        );
+        const { input: archive } = JSON.parse(server.requests[0]!.body.toString()) as {
+          input: string;
+        };
+        const bytes = Buffer.from(archive, "base64");
+        assert.equal(isGzip(bytes), true);
+        assert.ok(bytes.length <= INLINE_SUBMIT_INPUT_MAX_BYTES);
+        const unpacked = join(dir, "unpacked");
+        await unpackArchive(Readable.from([bytes]), unpacked, DEFAULT_ARCHIVE_LIMITS);
+        assert.equal(await readFile(join(unpacked, "table.dat"), "utf8"), text);
       } finally {
         await server.close();
       }
@@ -328,3 +362,7 @@ describe("simulators", () => {
     );
   });
 });
+
+function isGzip(bytes: Buffer): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b;
+}

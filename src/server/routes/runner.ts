@@ -62,7 +62,8 @@ export function runnerRoutes(): Hono<AppEnv> {
     const { machineId } = parseQuery(c, MachineQuery);
     const input = await openTaskInput(deps(c), principal(c), machineId, id);
     return new Response(Readable.toWeb(input) as ReadableStream, {
-      headers: { "content-type": "application/gzip" },
+      // A tar or a tar.gz, as the client sent it (readers look at the first bytes).
+      headers: { "content-type": "application/octet-stream" },
     });
   });
 

@@ -33,7 +33,7 @@ export function taskRoutes(): Hono<AppEnv> {
     const task = await submitTask(c.var.deps, c.var.principal, request);
     if (input === undefined) return c.json(toTaskView(task), 201);
     // A small input sent along: received as the PUT would (a rejected one fails the task).
-    const archive = Readable.from([Buffer.from(input, "base64")]);
+    const archive = Buffer.from(input, "base64");
     const queued = await receiveInput(c.var.deps, c.var.principal, task.id, archive);
     return c.json(toTaskView(queued), 201);
   });
