@@ -112,14 +112,15 @@ const OUTPUTS_DIR = "outputs";
 const MANIFEST_FILE = "outputs.json";
 const TASK_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_CACHED_MANIFESTS = 32;
-/** Small inputs kept in memory between their upload and their claim, oldest dropped first. */
-const RECENT_INPUTS_MAX_BYTES = 16 * 1024 * 1024;
+/** Small inputs kept in memory between their upload and their claim (see createRecentInputs). */
+const RECENT_INPUTS_MAX_BYTES = 8 * 1024 * 1024;
+const RECENT_INPUTS_TTL_MS = 5 * 60_000;
 
 export function openBlobStore(dataDir: string): BlobStore {
   const serial = createSerialQueues();
   const logs = createLogHandles(serial);
   const manifests = new Map<string, OutputManifest>();
-  const recentInputs = createRecentInputs(RECENT_INPUTS_MAX_BYTES);
+  const recentInputs = createRecentInputs(RECENT_INPUTS_MAX_BYTES, RECENT_INPUTS_TTL_MS);
 
   const taskDir = (taskId: string): string => {
     if (!TASK_ID_PATTERN.test(taskId))
@@ -375,30 +376,42 @@ async function storeSmallInput(
   return { ...totals, archiveBytes: archive.byteLength };
 }
 
-/** Recently uploaded small inputs by task id, up to `maxBytes` in all (oldest dropped first). */
-function createRecentInputs(maxBytes: number): {
+/**
+ * Recently uploaded small inputs by task id, at most `maxBytes` in all, each for at most `ttlMs`.
+ * When full, new inputs are not kept: claims take the oldest queued tasks first, so the kept
+ * ones are the next to be claimed, also behind a deep queue. Inputs of tasks never claimed
+ * (killed in the queue) leave after `ttlMs`.
+ */
+export function createRecentInputs(
+  maxBytes: number,
+  ttlMs: number,
+  clock: () => number = Date.now,
+): {
   add(taskId: string, archive: Buffer): void;
   /** The input, forgotten once taken (a retried claim reads the stored file). */
   take(taskId: string): Buffer | undefined;
 } {
-  const inputs = new Map<string, Buffer>();
+  const inputs = new Map<string, { archive: Buffer; at: number }>();
   let bytes = 0;
   const forget = (taskId: string): Buffer | undefined => {
-    const archive = inputs.get(taskId);
-    if (archive === undefined) return undefined;
+    const entry = inputs.get(taskId);
+    if (entry === undefined) return undefined;
     inputs.delete(taskId);
-    bytes -= archive.byteLength;
-    return archive;
+    bytes -= entry.archive.byteLength;
+    return entry.archive;
   };
   return {
     add(taskId, archive) {
+      const now = clock();
       forget(taskId);
-      inputs.set(taskId, archive);
-      bytes += archive.byteLength;
-      for (const oldest of inputs.keys()) {
-        if (bytes <= maxBytes) break;
-        forget(oldest);
+      // Oldest first (insertion order): stop at the first one still fresh.
+      for (const [id, entry] of inputs) {
+        if (now - entry.at < ttlMs) break;
+        forget(id);
       }
+      if (bytes + archive.byteLength > maxBytes) return;
+      inputs.set(taskId, { archive, at: now });
+      bytes += archive.byteLength;
     },
     take: forget,
   };

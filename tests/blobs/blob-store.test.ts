@@ -6,7 +6,7 @@ import { dirname, join } from "node:path";
 import { Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { Header } from "tar";
-import { openBlobStore, type BlobStore } from "../../src/blobs/blob-store.js";
+import { createRecentInputs, openBlobStore, type BlobStore } from "../../src/blobs/blob-store.js";
 import { FlotillaError } from "../../src/domain/errors.js";
 import { DEFAULT_ARCHIVE_LIMITS, packDirectory, unpackArchive } from "../../src/lib/archive.js";
 import { listFilesWithHashes } from "../../src/lib/hash.js";
@@ -427,5 +427,22 @@ describe("blob store: persistence", () => {
         await reopened.close();
       }
     });
+  });
+});
+
+describe("blob store: small inputs kept for the claim", () => {
+  it("keeps the oldest when full, hands each out once, and lets stale ones go", () => {
+    let now = 0;
+    const recent = createRecentInputs(10, 1_000, () => now);
+    recent.add("a", Buffer.from("aaaaaa"));
+    recent.add("b", Buffer.from("bbbbbb"));
+    assert.equal(recent.take("b"), undefined, "full: the newer one was not kept");
+    assert.equal(recent.take("a")?.toString(), "aaaaaa");
+    assert.equal(recent.take("a"), undefined, "handed out once");
+    recent.add("c", Buffer.from("cccc"));
+    now = 2_000;
+    recent.add("d", Buffer.from("dddddddd"));
+    assert.equal(recent.take("c"), undefined, "older than the ttl: gone");
+    assert.equal(recent.take("d")?.toString(), "dddddddd", "room made by the stale one");
   });
 });
