@@ -48,13 +48,13 @@ import {
 import type { OutputManifest } from "../domain/task.js";
 import {
   ArchiveRejectedError,
-  packDirectory,
   scanArchive,
   unpackArchive,
   type ArchiveLimits,
   type ArchiveTotals,
 } from "../lib/archive.js";
 import { listFilesWithHashes } from "../lib/hash.js";
+import { filesTarStream, writeFilesTar, type TarSink } from "../lib/tar-files.js";
 import { createLogHandles, createSerialQueues, readFrom } from "./log-files.js";
 
 export type LogStream = "stdout" | "stderr";
@@ -96,7 +96,7 @@ export interface BlobStore {
   writeEmptyOutputs(taskId: string): Promise<OutputManifest>;
   getOutputManifest(taskId: string): Promise<OutputManifest | undefined>;
   /** Tar of all outputs or of `files`; throws FILE_NOT_FOUND before streaming for an unknown one. */
-  packOutputs(taskId: string, files?: readonly string[]): Readable;
+  packOutputs(taskId: string, files?: readonly string[]): OutputArchive;
   /** One output file; throws FILE_NOT_FOUND before streaming when it is not a stored output. */
   openOutputFile(taskId: string, relPath: string): Readable;
   /** Where an output file lives, or undefined when relPath would leave the outputs dir. */
@@ -105,6 +105,14 @@ export interface BlobStore {
   removeTask(taskId: string): Promise<void>;
   /** Closes the cached log file handles. */
   close(): Promise<void>;
+}
+
+/** A tar of stored outputs, not yet read. */
+export interface OutputArchive {
+  /** Writes the archive to `sink` (a socket: see streamSink), through a few reused buffers. */
+  writeTo(sink: TarSink, signal?: AbortSignal): Promise<void>;
+  /** The archive as a stream of copied chunks. */
+  stream(): Readable;
 }
 
 const INPUT_FILE = "input.tar.gz";
@@ -310,7 +318,11 @@ export function openBlobStore(dataDir: string): BlobStore {
         files === undefined ? [...known] : files.map((file) => toSafeRelativePath(file) ?? file);
       const unknown = chosen.find((file) => !known.has(file));
       if (unknown !== undefined) throw outputFileNotFound(taskId, unknown);
-      return packDirectory(join(taskDir(taskId), OUTPUTS_DIR), { files: chosen });
+      const dir = join(taskDir(taskId), OUTPUTS_DIR);
+      return {
+        writeTo: (sink, signal) => writeFilesTar(dir, chosen, sink, signal),
+        stream: () => filesTarStream(dir, chosen),
+      };
     },
 
     openOutputFile(taskId, relPath) {

@@ -23,11 +23,11 @@
 // made) if the call created it, otherwise every path it created inside destDir (files it replaced
 // stay gone). The source is never destroyed: on failure it is left paused, for the caller to
 // discard or destroy (an HTTP server still wants to send its 4xx on that connection).
-import { createWriteStream, readlinkSync, Stats } from "node:fs";
-import { lstat, mkdir, readdir, rm, symlink, unlink, utimes } from "node:fs/promises";
+import { createHash, type Hash } from "node:crypto";
+import { readlinkSync, Stats } from "node:fs";
+import { lstat, mkdir, readdir, rm, symlink, unlink } from "node:fs/promises";
 import { join, posix } from "node:path";
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { Pack, Parser, type ReadEntry } from "tar";
 import {
   ArchiveRejectedError,
@@ -42,7 +42,7 @@ import {
   type ArchiveTotals,
   type CheckedEntry,
 } from "./archive-rules.js";
-import { createHashingStream } from "./hash.js";
+import { createWriteBehind, type WriteBehind } from "./write-behind.js";
 
 export {
   ArchiveRejectedError,
@@ -105,8 +105,9 @@ function isPackable(dir: string, path: string, stat: Stats | ReadEntry): boolean
 
 export interface UnpackOptions {
   /**
-   * Called with the sha256 (hex) of every file once written, by its normalised path: the file
-   * is hashed while it is written, so checking it needs no second read.
+   * Called with the sha256 (hex) of every file, by its normalised path, once all its bytes have
+   * arrived: the file is hashed on its way to the disk, so checking it needs no second read.
+   * The writes themselves are done when unpackArchive resolves.
    */
   readonly onFileHashed?: (path: string, sha256: string, size: number) => void;
 }
@@ -121,7 +122,9 @@ export async function unpackArchive(
   const madeDir = await mkdir(destDir, { recursive: true });
   const writer = createEntryWriter(destDir, options.onFileHashed);
   try {
-    return await walkArchive(source, limits, writer.write);
+    const totals = await walkArchive(source, limits, writer.write);
+    await writer.settle();
+    return totals;
   } catch (error) {
     if (madeDir !== undefined) await rm(madeDir, { recursive: true, force: true });
     else await writer.undo();
@@ -229,6 +232,7 @@ function createEntryWriter(
 ) {
   const realDirs = new Set<string>([""]);
   const created: string[] = [];
+  const files = createWriteBehind();
 
   async function ensureDir(rel: string, forPath: string): Promise<void> {
     if (realDirs.has(rel)) return;
@@ -275,34 +279,77 @@ function createEntryWriter(
         return;
       }
       case "file": {
-        const abs = await clearPath(entry);
+        const parent = posix.dirname(entry.path);
+        await ensureDir(parent === "." ? "" : parent, entry.path);
+        const abs = join(root, entry.path);
         // Keep the execute bits, drop setuid/setgid/sticky; the owner can always read and write.
         const mode = ((entry.mode ?? 0o644) & 0o777) | 0o600;
-        created.push(abs);
-        const file = createWriteStream(abs, { flags: "wx", mode });
-        if (onFileHashed === undefined) {
-          await pipeline(iterate(data), file, { signal });
-        } else {
-          const hashing = createHashingStream();
-          await pipeline(iterate(data), hashing, file, { signal });
-          onFileHashed(entry.path, hashing.sha256 as string, entry.size);
+        await files.room();
+        // Created exclusively: something already there (a file, a symlink: never written
+        // through) is cleared as for a symlink entry, a directory refused.
+        const file = files.create(abs, mode, {
+          onExists: async () => void (await clearPath(entry)),
+          onCreated: () => created.push(abs),
+        });
+        const hash = onFileHashed === undefined ? undefined : createHash("sha256");
+        try {
+          await copyEntry(data, signal, files, (chunk) => {
+            hash?.update(chunk);
+            return file.write(chunk);
+          });
+        } catch (error) {
+          file.finish();
+          throw error;
         }
-        if (entry.mtime !== undefined) await utimes(abs, entry.mtime, entry.mtime);
+        file.finish(entry.mtime);
+        onFileHashed?.(entry.path, (hash as Hash).digest("hex"), entry.size);
         return;
       }
     }
   }
 
+  /** Waits for the files still being written; throws the first write failure. */
+  async function settle(): Promise<void> {
+    await files.drain();
+  }
+
   async function undo(): Promise<void> {
+    await files.drain().catch(() => undefined); // nothing is still being written, then remove
     for (const path of created.reverse()) await rm(path, { recursive: true, force: true });
   }
 
-  return { write, undo };
+  return { write, settle, undo };
 }
 
-// tar's entries are Minipass streams; a plain async iterable keeps pipeline's semantics simple.
-async function* iterate(data: ReadEntry): AsyncGenerator<Buffer> {
-  for await (const chunk of data) yield chunk;
+// Hands an entry's chunks to `take` as they come ('data' events, no await per chunk), pausing
+// the entry while `take` says the write queue is full.
+function copyEntry(
+  data: ReadEntry,
+  signal: AbortSignal,
+  files: WriteBehind,
+  take: (chunk: Buffer) => boolean,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const stop = (error: Error): void => {
+      signal.removeEventListener("abort", onAbort);
+      data.pause();
+      data.removeListener("data", onData);
+      reject(error);
+    };
+    const onAbort = (): void => stop(signal.reason as Error);
+    const onData = (chunk: Buffer): void => {
+      if (take(chunk)) return;
+      data.pause();
+      files.room().then(() => data.resume(), stop);
+    };
+    if (signal.aborted) return stop(signal.reason as Error);
+    signal.addEventListener("abort", onAbort, { once: true });
+    data.on("data", onData);
+    data.once("end", () => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
 }
 
 function ignoreMissing(error: unknown): undefined {

@@ -3,7 +3,6 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { Transform, type TransformCallback } from "node:stream";
 
 export interface HashedFileInfo {
   /** Relative to the listed directory, "/"-separated. */
@@ -16,38 +15,6 @@ export interface HashedFileInfo {
 /** Hex SHA-256 of a file's content, read as a stream. */
 export async function sha256File(path: string): Promise<string> {
   return (await hashFile(path)).sha256;
-}
-
-/** Passes bytes through unchanged; `sha256` and `bytes` are final once the stream has ended. */
-export class HashingStream extends Transform {
-  readonly #hash = createHash("sha256");
-  #bytes = 0;
-  #sha256: string | undefined;
-
-  /** Bytes seen so far. */
-  get bytes(): number {
-    return this.#bytes;
-  }
-
-  /** Hex digest, undefined until all input has passed through. */
-  get sha256(): string | undefined {
-    return this.#sha256;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.#hash.update(chunk);
-    this.#bytes += chunk.byteLength;
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.#sha256 = this.#hash.digest("hex");
-    callback();
-  }
-}
-
-export function createHashingStream(): HashingStream {
-  return new HashingStream();
 }
 
 // Hashing is I/O bound; a few files at once keeps the disk busy without opening thousands.

@@ -1,5 +1,5 @@
 // Reading tasks: get, list, long-poll wait, queue position, outputs manifest and archive.
-import type { Readable } from "node:stream";
+import type { OutputArchive } from "../blobs/blob-store.js";
 import { FlotillaError } from "../domain/errors.js";
 import type { OutputManifest, Task } from "../domain/task.js";
 import { isTerminalStatus, type TaskStatus } from "../domain/task-status.js";
@@ -78,7 +78,7 @@ export async function openOutputArchive(
   principal: Principal,
   id: string,
   files: readonly string[] | undefined,
-): Promise<Readable> {
+): Promise<OutputArchive> {
   await getOutputManifest(deps, principal, id);
   return deps.blobs.packOutputs(id, files);
 }

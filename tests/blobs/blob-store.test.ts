@@ -325,7 +325,7 @@ describe("blob store: outputs", () => {
       );
       assert.deepEqual(await readdir(join(dataDir, "tasks", TASK)), ["outputs.json"]);
       const dest = join(scratch, "..", "unpacked-empty");
-      await unpackArchive(store.packOutputs(TASK), dest, DEFAULT_ARCHIVE_LIMITS);
+      await unpackArchive(store.packOutputs(TASK).stream(), dest, DEFAULT_ARCHIVE_LIMITS);
       assert.deepEqual(await listFilesWithHashes(dest), []);
     });
   });
@@ -347,10 +347,10 @@ describe("blob store: outputs", () => {
         return listed.map((file) => `${file.path}=${file.sha256.slice(0, 8)}`);
       };
       assert.deepEqual(
-        await unpackedPaths(store.packOutputs(TASK)),
+        await unpackedPaths(store.packOutputs(TASK).stream()),
         Object.entries(files).map(([path, content]) => `${path}=${sha256(content).slice(0, 8)}`),
       );
-      assert.deepEqual(await unpackedPaths(store.packOutputs(TASK, ["dir/c.txt"])), [
+      assert.deepEqual(await unpackedPaths(store.packOutputs(TASK, ["dir/c.txt"]).stream()), [
         `dir/c.txt=${sha256("C").slice(0, 8)}`,
       ]);
       assert.throws(
@@ -405,7 +405,7 @@ describe("blob store: persistence", () => {
         assert.deepEqual(await reopened.getOutputManifest(TASK), manifest);
         assert.deepEqual(
           await unpackArchive(
-            reopened.packOutputs(TASK),
+            reopened.packOutputs(TASK).stream(),
             join(scratch, "x"),
             DEFAULT_ARCHIVE_LIMITS,
           ),

@@ -3,10 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { describe, it } from "node:test";
-import { createHashingStream, listFilesWithHashes, sha256File } from "../../src/lib/hash.js";
+import { listFilesWithHashes, sha256File } from "../../src/lib/hash.js";
 
 const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
 
@@ -29,29 +27,6 @@ describe("sha256File", () => {
         assert.equal(await sha256File(path), sha256(content));
       }
     });
-  });
-});
-
-describe("createHashingStream", () => {
-  it("passes bytes through unchanged and exposes sha256 and byte count at the end", async () => {
-    const parts = [randomBytes(70_000), randomBytes(3), randomBytes(100_000)];
-    const hashing = createHashingStream();
-    const received: Buffer[] = [];
-    await pipeline(Readable.from(parts), hashing, async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) received.push(chunk);
-    });
-    const all = Buffer.concat(parts);
-    assert.deepEqual(Buffer.concat(received), all);
-    assert.equal(hashing.bytes, all.length);
-    assert.equal(hashing.sha256, sha256(all));
-  });
-
-  it("has no digest before the stream ends", () => {
-    const hashing = createHashingStream();
-    hashing.write(Buffer.from("abc"));
-    assert.equal(hashing.sha256, undefined);
-    assert.equal(hashing.bytes, 3);
-    hashing.destroy();
   });
 });
 

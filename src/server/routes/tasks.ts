@@ -1,9 +1,12 @@
 // /api/v1/tasks: create, input upload, get, list, wait, events, position, kill, outputs, logs.
+import type { ServerResponse } from "node:http";
 import { Readable } from "node:stream";
+import { RESPONSE_ALREADY_SENT } from "@hono/node-server/utils/response";
 import { Hono } from "hono";
 import { streamSSE } from "hono/streaming";
 import { InvalidInputError } from "../../domain/errors.js";
 import { isTerminalStatus } from "../../domain/task-status.js";
+import { streamSink, type TarSink } from "../../lib/tar-files.js";
 import {
   CreateTaskRequest,
   ListTasksQuery,
@@ -125,12 +128,19 @@ export function taskRoutes(): Hono<AppEnv> {
     const { id } = parseParams(c, TaskIdParam);
     const files = c.req.queries("files")?.filter((file) => file !== "");
     const archive = await openOutputArchive(c.var.deps, c.var.principal, id, files);
-    return new Response(Readable.toWeb(archive) as ReadableStream, {
-      headers: {
-        "content-type": "application/x-tar",
-        "content-disposition": `attachment; filename="${id}-outputs.tar"`,
-      },
-    });
+    const headers = {
+      "content-type": "application/x-tar",
+      "content-disposition": `attachment; filename="${id}-outputs.tar"`,
+    };
+    const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+    if (outgoing === undefined) {
+      // Not served by @hono/node-server (app.request in tests): a web stream of copies.
+      return new Response(Readable.toWeb(archive.stream()) as ReadableStream, { headers });
+    }
+    await sendArchive(outgoing, archive, headers, (error) =>
+      c.var.deps.log("sending an output archive failed", { taskId: id, error: String(error) }),
+    );
+    return RESPONSE_ALREADY_SENT;
   });
 
   routes.get("/:id/logs", async (c) => {
@@ -152,4 +162,30 @@ export function taskRoutes(): Hono<AppEnv> {
   });
 
   return routes;
+}
+
+// Straight to the socket: the archive's buffers are reused once the kernel has their bytes. A
+// failure after the headers went out can only cut the connection (the client sees a truncated
+// archive and says to download again).
+async function sendArchive(
+  outgoing: ServerResponse,
+  archive: { writeTo(sink: TarSink, signal: AbortSignal): Promise<void> },
+  headers: Record<string, string>,
+  onFailure: (error: unknown) => void,
+): Promise<void> {
+  const gone = new AbortController();
+  const onClose = (): void => {
+    if (!outgoing.writableFinished) gone.abort(new Error("the client closed the connection"));
+  };
+  outgoing.once("close", onClose);
+  try {
+    outgoing.writeHead(200, headers);
+    await archive.writeTo(streamSink(outgoing), gone.signal);
+    outgoing.end();
+  } catch (error) {
+    if (!gone.signal.aborted) onFailure(error);
+    outgoing.destroy();
+  } finally {
+    outgoing.off("close", onClose);
+  }
 }
