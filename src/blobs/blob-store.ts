@@ -45,7 +45,7 @@ import {
   outputFileNotFound,
   outputsRejected,
 } from "./blob-errors.js";
-import type { OutputManifest } from "../domain/task.js";
+import type { OutputFile, OutputManifest } from "../domain/task.js";
 import {
   ArchiveRejectedError,
   scanArchive,
@@ -53,7 +53,6 @@ import {
   type ArchiveLimits,
   type ArchiveTotals,
 } from "../lib/archive.js";
-import { listFilesWithHashes } from "../lib/hash.js";
 import { filesTarStream, writeFilesTar, type TarSink } from "../lib/tar-files.js";
 import { createLogHandles, createSerialQueues, readFrom } from "./log-files.js";
 
@@ -251,15 +250,15 @@ export function openBlobStore(dataDir: string): BlobStore {
         await removeTemps(dir, ".outputs-");
         const staging = join(dir, `.outputs-${randomUUID()}.tmp`);
         try {
-          await unpackArchive(source, staging, limits);
-          const files = await listFilesWithHashes(staging);
+          // Hashed while unpacked: the manifest needs no second read of the files.
+          const hashed = new Map<string, OutputFile>();
+          await unpackArchive(source, staging, limits, {
+            onFileHashed: (path, sha256, size, mtimeMs) =>
+              hashed.set(path, { path, size, sha256, mtimeMs }),
+          });
+          const files = await manifestFiles(staging, hashed);
           const manifest: OutputManifest = {
-            files: files.map(({ path, size, sha256, mtimeMs }) => ({
-              path,
-              size,
-              sha256,
-              mtimeMs,
-            })),
+            files,
             totalBytes: files.reduce((sum, file) => sum + file.size, 0),
           };
           manifestChanged(taskId);
@@ -350,6 +349,22 @@ export function openBlobStore(dataDir: string): BlobStore {
       await logs.closeAll();
     },
   };
+}
+
+// The unpacked files sorted by path (as listFilesWithHashes sorts them), each with its mtime
+// (read from the file when the archive did not carry one).
+async function manifestFiles(
+  dir: string,
+  hashed: ReadonlyMap<string, OutputFile>,
+): Promise<OutputFile[]> {
+  const paths = [...hashed.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return Promise.all(
+    paths.map(async (path) => {
+      const file = hashed.get(path) as OutputFile;
+      if (file.mtimeMs !== undefined) return file;
+      return { ...file, mtimeMs: (await stat(join(dir, path))).mtimeMs };
+    }),
+  );
 }
 
 /**

@@ -109,7 +109,7 @@ export interface UnpackOptions {
    * arrived: the file is hashed on its way to the disk, so checking it needs no second read.
    * The writes themselves are done when unpackArchive resolves.
    */
-  readonly onFileHashed?: (path: string, sha256: string, size: number) => void;
+  readonly onFileHashed?: (path: string, sha256: string, size: number, mtimeMs?: number) => void;
 }
 
 /** Unpacks a tar (or tar.gz) into `destDir`, enforcing the rules and limits at the top of file. */
@@ -226,10 +226,7 @@ function createFailure(): Failure {
 
 // Writes checked entries under root. Never writes through a symlink or over a directory, even
 // ones that were in root before the call; records what it creates so a failure can undo it.
-function createEntryWriter(
-  root: string,
-  onFileHashed: ((path: string, sha256: string, size: number) => void) | undefined,
-) {
+function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHashed"]) {
   const realDirs = new Set<string>([""]);
   const created: string[] = [];
   const files = createWriteBehind();
@@ -302,7 +299,12 @@ function createEntryWriter(
           throw error;
         }
         file.finish(entry.mtime);
-        onFileHashed?.(entry.path, (hash as Hash).digest("hex"), entry.size);
+        onFileHashed?.(
+          entry.path,
+          (hash as Hash).digest("hex"),
+          entry.size,
+          entry.mtime?.getTime(),
+        );
         return;
       }
     }

@@ -233,7 +233,7 @@ describe("blob store: logs", () => {
 
 describe("blob store: outputs", () => {
   it("stores outputs with a manifest whose sha256 matches the stored files", async () => {
-    await withStore(async (store, _dataDir, scratch) => {
+    await withStore(async (store, dataDir, scratch) => {
       const big = randomBytes(300_000);
       await writeFiles(scratch, { "result.txt": "42\n", "fields/u.vtu": big });
       const when = new Date("2024-05-06T07:08:09Z");
@@ -260,6 +260,9 @@ describe("blob store: outputs", () => {
       }
       assert.equal(manifest.files[1]?.mtimeMs, when.getTime());
       assert.deepEqual(await store.getOutputManifest(TASK), manifest);
+      // Hashed while unpacked, it is what a second read of the stored files gives.
+      const reread = await listFilesWithHashes(join(dataDir, "tasks", TASK, "outputs"));
+      assert.deepEqual(manifest.files, reread);
     });
   });
 
