@@ -25,6 +25,7 @@ import {
 } from "node:fs";
 import {
   link,
+  lstat,
   mkdir,
   open,
   readdir,
@@ -351,20 +352,23 @@ export function openBlobStore(dataDir: string): BlobStore {
   };
 }
 
-// The unpacked files sorted by path (as listFilesWithHashes sorts them), each with its mtime
-// (read from the file when the archive did not carry one).
+// The unpacked regular files sorted by path, as listFilesWithHashes lists them: a path an archive
+// wrote as a file and then again as a symlink is left out, and a file whose entry carried no
+// mtime gets the one on disk.
 async function manifestFiles(
   dir: string,
   hashed: ReadonlyMap<string, OutputFile>,
 ): Promise<OutputFile[]> {
   const paths = [...hashed.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return Promise.all(
+  const files = await Promise.all(
     paths.map(async (path) => {
       const file = hashed.get(path) as OutputFile;
-      if (file.mtimeMs !== undefined) return file;
-      return { ...file, mtimeMs: (await stat(join(dir, path))).mtimeMs };
+      const info = await lstat(join(dir, path));
+      if (!info.isFile()) return undefined;
+      return file.mtimeMs === undefined ? { ...file, mtimeMs: info.mtimeMs } : file;
     }),
   );
+  return files.filter((file): file is OutputFile => file !== undefined);
 }
 
 /**

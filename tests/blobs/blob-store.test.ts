@@ -10,6 +10,7 @@ import { createRecentInputs, openBlobStore, type BlobStore } from "../../src/blo
 import { FlotillaError } from "../../src/domain/errors.js";
 import { DEFAULT_ARCHIVE_LIMITS, packDirectory, unpackArchive } from "../../src/lib/archive.js";
 import { listFilesWithHashes } from "../../src/lib/hash.js";
+import { fileEntry, rawEntry, tarOf } from "../lib/archive-fixtures.js";
 
 const TASK = "t00000000000001";
 const sha256 = (data: string | Buffer): string => createHash("sha256").update(data).digest("hex");
@@ -263,6 +264,32 @@ describe("blob store: outputs", () => {
       // Hashed while unpacked, it is what a second read of the stored files gives.
       const reread = await listFilesWithHashes(join(dataDir, "tasks", TASK, "outputs"));
       assert.deepEqual(manifest.files, reread);
+    });
+  });
+
+  it("lists what is stored: the last entry of a path wins, a file turned symlink is left out", async () => {
+    await withStore(async (store, dataDir) => {
+      const archive = tarOf(
+        fileEntry("a.txt", "first"),
+        fileEntry("b.txt", "bee"),
+        fileEntry("a.txt", "second"),
+        fileEntry("c.txt", "sea"),
+        rawEntry({ path: "c.txt", type: "SymbolicLink", linkpath: "b.txt" }),
+      );
+      const manifest = await store.writeOutputs(
+        TASK,
+        Readable.from([archive]),
+        DEFAULT_ARCHIVE_LIMITS,
+      );
+      assert.deepEqual(
+        manifest.files.map(({ path, sha256 }) => ({ path, sha256 })),
+        [
+          { path: "a.txt", sha256: sha256(Buffer.from("second")) },
+          { path: "b.txt", sha256: sha256(Buffer.from("bee")) },
+        ],
+      );
+      const stored = join(dataDir, "tasks", TASK, "outputs");
+      assert.deepEqual(manifest.files, await listFilesWithHashes(stored));
     });
   });
 
