@@ -63,20 +63,19 @@ export async function benchOutputs(ctx: BenchContext): Promise<{
     // previous copy's files (and the discards of its deleted ones) is not charged to the next.
     // Rounds alternate the three; each is reported by its median.
     const samples: Record<"download" | "cp" | "tar", number[]> = { download: [], cp: [], tar: [] };
+    const measure = async (name: keyof typeof samples, copy: () => Promise<unknown>) => {
+      await shell("sync");
+      samples[name].push(await timed(copy));
+      await rm(target(name), { recursive: true, force: true });
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       ctx.log(`outputs: round ${round} of ${ROUNDS}: downloadOutputs, cp -r, tar | tar`);
-      await shell("sync");
-      samples.download.push(await timed(() => task.downloadOutputs(target("download"))));
-      await rm(target("download"), { recursive: true, force: true });
-      await shell("sync");
-      samples.cp.push(await timed(() => shell(`cp -r '${stored}' '${target("cp")}'`)));
-      await rm(target("cp"), { recursive: true, force: true });
+      await measure("download", () => task.downloadOutputs(target("download")));
+      await measure("cp", () => shell(`cp -r '${stored}' '${target("cp")}'`));
       await mkdir(target("tar"));
-      await shell("sync");
-      samples.tar.push(
-        await timed(() => shell(`tar -C '${stored}' -cf - . | tar -C '${target("tar")}' -xf -`)),
+      await measure("tar", () =>
+        shell(`tar -C '${stored}' -cf - . | tar -C '${target("tar")}' -xf -`),
       );
-      await rm(target("tar"), { recursive: true, force: true });
     }
     const [downloadMs, cpMs, tarMs] = [samples.download, samples.cp, samples.tar].map((ms) =>
       percentile(ms, 50),

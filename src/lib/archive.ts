@@ -245,11 +245,16 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
     realDirs.add(rel);
   }
 
-  // Makes room for a file or symlink: an old file or symlink is replaced, a directory is not.
-  async function clearPath(entry: CheckedEntry): Promise<string> {
+  // The entry's absolute path, once its parent directory is a real one.
+  async function pathFor(entry: CheckedEntry): Promise<string> {
     const parent = posix.dirname(entry.path);
     await ensureDir(parent === "." ? "" : parent, entry.path);
-    const abs = join(root, entry.path);
+    return join(root, entry.path);
+  }
+
+  // Makes room for a file or symlink: an old file or symlink is replaced, a directory is not.
+  async function clearPath(entry: CheckedEntry): Promise<string> {
+    const abs = await pathFor(entry);
     const info = await lstat(abs).catch(ignoreMissing);
     if (info?.isDirectory() === true) {
       throw new ArchiveRejectedError(
@@ -276,9 +281,7 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
         return;
       }
       case "file": {
-        const parent = posix.dirname(entry.path);
-        await ensureDir(parent === "." ? "" : parent, entry.path);
-        const abs = join(root, entry.path);
+        const abs = await pathFor(entry);
         // Keep the execute bits, drop setuid/setgid/sticky; the owner can always read and write.
         const mode = ((entry.mode ?? 0o644) & 0o777) | 0o600;
         await files.room();
@@ -310,17 +313,13 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
     }
   }
 
-  /** Waits for the files still being written; throws the first write failure. */
-  async function settle(): Promise<void> {
-    await files.drain();
-  }
-
   async function undo(): Promise<void> {
     await files.drain().catch(() => undefined); // nothing is still being written, then remove
     for (const path of created.reverse()) await rm(path, { recursive: true, force: true });
   }
 
-  return { write, settle, undo };
+  /** `settle` waits for the files still being written and throws the first write failure. */
+  return { write, settle: () => files.drain(), undo };
 }
 
 // Hands an entry's chunks to `take` as they come ('data' events, no await per chunk), pausing
