@@ -126,8 +126,7 @@ export async function unpackArchive(
     await writer.settle();
     return totals;
   } catch (error) {
-    if (madeDir !== undefined) await rm(madeDir, { recursive: true, force: true });
-    else await writer.undo();
+    await writer.undo(madeDir);
     throw error;
   }
 }
@@ -313,9 +312,13 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
     }
   }
 
-  async function undo(): Promise<void> {
-    await files.drain().catch(() => undefined); // nothing is still being written, then remove
-    for (const path of created.reverse()) await rm(path, { recursive: true, force: true });
+  // Removes `madeDir` (the directory the call made, with everything in it) or else each path
+  // created. Only once nothing is still being opened or written: a file opened in the background
+  // after the removal had listed its directory would survive it (rmdir then fails, ENOTEMPTY).
+  async function undo(madeDir: string | undefined): Promise<void> {
+    await files.drain().catch(() => undefined);
+    if (madeDir !== undefined) await rm(madeDir, { recursive: true, force: true });
+    else for (const path of created.reverse()) await rm(path, { recursive: true, force: true });
   }
 
   /** `settle` waits for the files still being written and throws the first write failure. */

@@ -280,6 +280,28 @@ describe("unpackArchive rejects hostile archives and leaves nothing behind", () 
     });
   });
 
+  it("removes the directory it made only once no file is still being opened", async () => {
+    // A path given twice is reopened in the background (open: EEXIST, lstat, unlink, open) while
+    // the next entry crosses the limit. Removing the new directory before that reopen is done
+    // raced it: the file could appear after the removal had listed the directory (ENOTEMPTY).
+    await withTempDir(async (dir) => {
+      const limits: ArchiveLimits = { maxBytes: 1e9, maxFiles: 2 };
+      const archive = tarOf(fileEntry("a", "1"), fileEntry("a", "2"), fileEntry("b", "3"));
+      for (let round = 0; round < 20; round += 1) {
+        const dests = Array.from({ length: 20 }, (_, i) => join(dir, `dest-${i}`));
+        const results = await Promise.allSettled(
+          dests.map((dest) => unpackArchive(Readable.from([archive]), dest, limits)),
+        );
+        for (const result of results) {
+          assert.equal(result.status, "rejected");
+          const reason = (result.reason as { reason?: unknown }).reason;
+          assert.equal(reason, "too-many-files", String(result.reason));
+        }
+        assert.deepEqual(await readdir(dir), []);
+      }
+    });
+  });
+
   it("stops reading an endless archive as soon as a limit is crossed", async () => {
     await withTempDir(async (dir) => {
       const files = endlessArchive();
