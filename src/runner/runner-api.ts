@@ -54,13 +54,14 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
     register: (request) =>
       client.json(RegisterResponse, "/runner/register", { method: "POST", json: request }),
     async claim(machineId, waitMs, signal) {
-      const response = await client.fetch("/runner/claim", {
+      // No task within waitMs: 204, no body.
+      const text = await client.send("/runner/claim", {
         method: "POST",
         json: { machineId, waitMs },
         signal,
       });
-      if (response.status === 204) return undefined;
-      return toClaimedTask(ClaimResponse.parse(await response.json()));
+      if (text === "") return undefined;
+      return toClaimedTask(ClaimResponse.parse(JSON.parse(text)));
     },
     async openInput(machineId, taskId, signal) {
       const response = await client.fetch(taskPath(taskId, "input"), {
@@ -71,7 +72,7 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
       return Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
     },
     async started(taskId, request) {
-      await drain(client.fetch(taskPath(taskId, "started"), { method: "POST", json: request }));
+      await client.send(taskPath(taskId, "started"), { method: "POST", json: request });
     },
     heartbeat: (machineId, taskId) =>
       client.json(HeartbeatResponse, "/runner/heartbeat", {
@@ -79,13 +80,11 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
         json: taskId === undefined ? { machineId } : { machineId, taskId },
       }),
     async appendLog(machineId, taskId, stream, chunk) {
-      await drain(
-        client.fetch(taskPath(taskId, "logs"), {
-          method: "POST",
-          query: { stream, machineId },
-          body: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
-        }),
-      );
+      await client.send(taskPath(taskId, "logs"), {
+        method: "POST",
+        query: { stream, machineId },
+        body: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      });
     },
     uploadOutputs: (machineId, taskId, archive, signal) =>
       client.json(OutputsUploadResponse, taskPath(taskId, "outputs"), {
@@ -111,7 +110,7 @@ export function createRunnerApi(client: HttpClient): RunnerApi {
     },
     async replyControl(requestId, reply) {
       const path = `/runner/control/${encodeURIComponent(requestId)}/reply`;
-      await drain(client.fetch(path, { method: "POST", json: reply }));
+      await client.send(path, { method: "POST", json: reply });
     },
   };
 }
@@ -121,10 +120,4 @@ function toClaimedTask(answer: ClaimResponse): ClaimedTask {
     task: answer.task,
     input: answer.input === undefined ? undefined : Buffer.from(answer.input, "base64"),
   };
-}
-
-/** Reads and discards a body so the connection goes back to the pool. */
-async function drain(pending: Promise<Response>): Promise<void> {
-  const response = await pending;
-  await response.arrayBuffer().catch(() => undefined);
 }

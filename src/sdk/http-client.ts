@@ -1,7 +1,15 @@
 /**
  * The typed HTTP transport shared by the SDK, the CLI and the runner: bearer auth, JSON bodies,
  * streamed bodies, and the error envelope turned back into {@link FlotillaError}.
+ *
+ * Requests whose body is in memory (JSON, bytes, none) and whose answer is read whole go through
+ * node:http on a keep-alive agent; streamed bodies and streamed answers go through fetch. Measured
+ * on a 2-core machine, a small request cost the client ~0.3-0.5 ms of CPU with fetch (WHATWG
+ * streams, its wasm parser) against ~0.09 ms with node:http, and the server less too (one write
+ * per request instead of two): these are the calls every task makes (create, wait, finish).
  */
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { ZodType } from "zod";
 import { FlotillaError, isErrorCode } from "../domain/errors.js";
 import { API_PREFIX, ErrorEnvelope } from "../protocol/common.js";
@@ -48,18 +56,12 @@ export class HttpClient {
     return url.toString();
   }
 
-  /** Sends a request; a non-2xx answer throws the server's {@link FlotillaError}. */
+  /**
+   * Sends a request and returns its answer as a stream; a non-2xx answer throws the server's
+   * {@link FlotillaError}. Use {@link json} or {@link send} when the answer is small.
+   */
   async fetch(path: string, options: RequestOptions = {}): Promise<Response> {
-    const headers: Record<string, string> = { ...options.headers };
-    if (this.connection.token !== undefined)
-      headers.authorization = `Bearer ${this.connection.token}`;
-    let body: RequestInit["body"] | undefined = options.body;
-    if (options.json !== undefined) {
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(options.json);
-    } else if (body !== undefined) {
-      headers["content-type"] = options.contentType ?? "application/octet-stream";
-    }
+    const { headers, body } = this.#prepare(options);
     const init: RequestInit & { duplex?: "half" } = {
       method: options.method ?? (body === undefined ? "GET" : "POST"),
       headers,
@@ -71,12 +73,7 @@ export class HttpClient {
     try {
       response = await fetch(this.urlFor(path, options.query), init);
     } catch (error) {
-      if (options.signal?.aborted === true) throw error;
-      throw new FlotillaError(
-        "UNAVAILABLE",
-        `cannot reach the flotilla server at ${this.connection.url}: ${describeCause(error)}; start it with \`flotilla server start\` or set FLOTILLA_URL`,
-        { cause: error },
-      );
+      throw this.#unreachable(error, options.signal);
     }
     if (!response.ok) throw await toError(response);
     return response;
@@ -84,8 +81,17 @@ export class HttpClient {
 
   /** Sends a request and parses the JSON answer with `schema`. */
   async json<T>(schema: ZodType<T>, path: string, options: RequestOptions = {}): Promise<T> {
-    const response = await this.fetch(path, options);
-    const parsed = schema.safeParse(await response.json());
+    const text = await this.send(path, options);
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      throw new FlotillaError(
+        "INTERNAL",
+        `the server at ${this.connection.url} answered ${path} with a body that is not JSON: ${text.slice(0, 200)}; is it a flotilla server?`,
+      );
+    }
+    const parsed = schema.safeParse(body);
     if (!parsed.success) {
       throw new FlotillaError(
         "INTERNAL",
@@ -94,6 +100,109 @@ export class HttpClient {
     }
     return parsed.data;
   }
+
+  /**
+   * Sends a request and resolves with the whole answer's text; a non-2xx answer throws the
+   * server's {@link FlotillaError}. A streamed body goes through fetch.
+   */
+  async send(path: string, options: RequestOptions = {}): Promise<string> {
+    const { headers, body } = this.#prepare(options);
+    if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
+      return (await this.fetch(path, options)).text();
+    }
+    let answer: { status: number; text: string };
+    try {
+      answer = await requestWhole(this.urlFor(path, options.query), {
+        method: options.method ?? (body === undefined ? "GET" : "POST"),
+        headers,
+        body,
+        signal: options.signal,
+      });
+    } catch (error) {
+      throw this.#unreachable(error, options.signal);
+    }
+    if (answer.status < 200 || answer.status > 299) throw errorFrom(answer.status, answer.text);
+    return answer.text;
+  }
+
+  #prepare(options: RequestOptions): {
+    headers: Record<string, string>;
+    body: RequestInit["body"] | undefined;
+  } {
+    const headers: Record<string, string> = { ...options.headers };
+    if (this.connection.token !== undefined)
+      headers.authorization = `Bearer ${this.connection.token}`;
+    let body: RequestInit["body"] | undefined = options.body;
+    if (options.json !== undefined) {
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(options.json);
+    } else if (body !== undefined) {
+      headers["content-type"] = options.contentType ?? "application/octet-stream";
+    }
+    return { headers, body };
+  }
+
+  /** An aborted request rejects with the signal's reason; any other failure is UNAVAILABLE. */
+  #unreachable(error: unknown, signal: AbortSignal | undefined): unknown {
+    if (signal?.aborted === true) return signal.reason ?? error;
+    return new FlotillaError(
+      "UNAVAILABLE",
+      `cannot reach the flotilla server at ${this.connection.url}: ${describeCause(error)}; start it with \`flotilla server start\` or set FLOTILLA_URL`,
+      { cause: error },
+    );
+  }
+}
+
+// Idle sockets of these agents do not keep a process alive (Node unrefs them). An idle socket is
+// closed after 4 s, or 1 s before the server's own Keep-Alive hint when that is sooner (the agent
+// reads the hint only when it has a timeout): a request on a socket the server is closing would
+// fail. The timeout does not cut a request in progress (long polls last longer).
+const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
+const httpAgent = new HttpAgent(AGENT_OPTIONS);
+const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
+
+/** One request with a body in memory, its answer read whole (any status). */
+function requestWhole(
+  url: string,
+  options: {
+    method: string;
+    headers: Record<string, string>;
+    body: string | Uint8Array | undefined;
+    signal: AbortSignal | undefined;
+  },
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const { body } = options;
+    const headers =
+      body === undefined
+        ? options.headers
+        : { ...options.headers, "content-length": String(Buffer.byteLength(body)) };
+    const secure = url.startsWith("https:");
+    const onAnswer = (response: IncomingMessage): void => {
+      const chunks: Buffer[] = [];
+      response.on("data", (chunk: Buffer) => chunks.push(chunk));
+      response.on("error", reject);
+      response.on("close", () => {
+        // Cut before its end (the server went away, or the signal aborted): not an answer.
+        if (!response.complete) reject(new Error("the connection closed before the answer ended"));
+      });
+      response.on("end", () =>
+        resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+      );
+    };
+    const request = (secure ? httpsRequest : httpRequest)(
+      url,
+      {
+        method: options.method,
+        headers,
+        agent: secure ? httpsAgent : httpAgent,
+        ...(options.signal === undefined ? {} : { signal: options.signal }),
+      },
+      onAnswer,
+    );
+    request.on("error", reject);
+    request.end(body);
+  });
 }
 
 function describeCause(error: unknown): string {
@@ -107,7 +216,10 @@ function describeCause(error: unknown): string {
 
 /** Turns a non-2xx response into the FlotillaError the server described. */
 export async function toError(response: Response): Promise<FlotillaError> {
-  const text = await response.text().catch(() => "");
+  return errorFrom(response.status, await response.text().catch(() => ""));
+}
+
+function errorFrom(status: number, text: string): FlotillaError {
   try {
     const envelope = ErrorEnvelope.safeParse(JSON.parse(text));
     if (envelope.success) {
@@ -121,7 +233,6 @@ export async function toError(response: Response): Promise<FlotillaError> {
   } catch {
     // not JSON: fall through
   }
-  const code =
-    response.status === 401 ? "UNAUTHORIZED" : response.status === 404 ? "NOT_FOUND" : "INTERNAL";
-  return new FlotillaError(code, `HTTP ${response.status} from the server: ${text.slice(0, 200)}`);
+  const code = status === 401 ? "UNAUTHORIZED" : status === 404 ? "NOT_FOUND" : "INTERNAL";
+  return new FlotillaError(code, `HTTP ${status} from the server: ${text.slice(0, 200)}`);
 }
