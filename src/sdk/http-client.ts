@@ -110,13 +110,17 @@ export class HttpClient {
     if (body !== undefined && typeof body !== "string" && !(body instanceof Uint8Array)) {
       return (await this.fetch(path, options)).text();
     }
+    const method = options.method ?? (body === undefined ? "GET" : "POST");
+    const url = this.urlFor(path, options.query);
+    const once = (): Promise<{ status: number; text: string }> =>
+      requestWhole(url, { method, headers, body, signal: options.signal });
     let answer: { status: number; text: string };
     try {
-      answer = await requestWhole(this.urlFor(path, options.query), {
-        method: options.method ?? (body === undefined ? "GET" : "POST"),
-        headers,
-        body,
-        signal: options.signal,
+      answer = await once().catch((error: unknown) => {
+        // A kept-alive connection the server closed just as it was reused: the request never
+        // reached the server. Sent again on a new connection when repeating it is harmless.
+        if (error instanceof StaleConnectionError && IDEMPOTENT.has(method)) return once();
+        throw error;
       });
     } catch (error) {
       throw this.#unreachable(error, options.signal);
@@ -161,6 +165,16 @@ const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
 const httpAgent = new HttpAgent(AGENT_OPTIONS);
 const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
 
+const IDEMPOTENT = new Set(["GET", "HEAD", "PUT", "DELETE"]);
+
+/** The connection was reused and closed before any answer: see `request.reusedSocket`. */
+class StaleConnectionError extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+    this.name = "StaleConnectionError";
+  }
+}
+
 /** One request with a body in memory, its answer read whole (any status). */
 function requestWhole(
   url: string,
@@ -200,7 +214,10 @@ function requestWhole(
       },
       onAnswer,
     );
-    request.on("error", reject);
+    request.on("error", (error: NodeJS.ErrnoException) => {
+      const stale = request.reusedSocket && error.code === "ECONNRESET";
+      reject(stale ? new StaleConnectionError(error) : error);
+    });
     request.end(body);
   });
 }

@@ -35,6 +35,14 @@ export interface RunningServer {
 
 const CLI_PATH = join(dirname(fileURLToPath(import.meta.url)), "../../../bin/flotilla.js");
 
+/**
+ * How long an idle kept-alive connection stays open (Node's default is 5 s). Clients close theirs
+ * sooner (4 s, sdk/http-client.ts); a client whose event loop is held up longer than the server's
+ * timeout sends its next request on a connection the server is closing ("socket hang up"). The
+ * bench hit that with 5 s while spawning 1,000 processes, which kept the loop from running timers.
+ */
+const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 function writeSecretFile(path: string, content: string): void {
   mkdirSync(dirname(path), { recursive: true });
   const temp = `${path}.${process.pid}.tmp`;
@@ -56,6 +64,9 @@ async function listen(
     const server = serve({ fetch: app.fetch, hostname: host, port }, (info) =>
       resolve({ server, port: info.port }),
     );
+    (server as HttpServer).keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
+    // Headers must be allowed longer than an idle connection is kept (Node's advice).
+    (server as HttpServer).headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 1_000;
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(
         error.code === "EADDRINUSE"

@@ -157,6 +157,40 @@ describe("HttpClient", () => {
     });
   });
 
+  it("sends a GET again on a new connection when a kept-alive one is closed as it is reused, never a POST", async () => {
+    // As a server does that closes an idle connection just when the client reuses it: the
+    // second request on each connection gets no answer, the connection is closed.
+    const served = new WeakMap<object, number>();
+    const attempts: string[] = [];
+    const closing = createServer((request, response) => {
+      const socket = request.socket;
+      const count = (served.get(socket) ?? 0) + 1;
+      served.set(socket, count);
+      request.resume();
+      attempts.push(`${request.method} ${request.url} #${count}`);
+      if (count > 1) socket.destroy();
+      else json(response, 200, { ok: true });
+    });
+    await new Promise<void>((resolve) => closing.listen(0, "127.0.0.1", resolve));
+    try {
+      const client = new HttpClient({
+        url: `http://127.0.0.1:${(closing.address() as AddressInfo).port}`,
+      });
+      assert.deepEqual(await client.json(Answer, "/a"), { ok: true });
+      assert.deepEqual(await client.json(Answer, "/b"), { ok: true });
+      assert.deepEqual(attempts, ["GET /api/v1/a #1", "GET /api/v1/b #2", "GET /api/v1/b #1"]);
+      attempts.length = 0;
+      await assert.rejects(client.json(Answer, "/c", { json: {} }), {
+        code: "UNAVAILABLE",
+        message: /socket hang up/,
+      });
+      assert.deepEqual(attempts, ["POST /api/v1/c #2"], "a POST is not sent twice");
+    } finally {
+      closing.closeAllConnections();
+      await new Promise((resolve) => closing.close(resolve));
+    }
+  });
+
   it("is UNAVAILABLE, naming the server, when nothing listens", async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
