@@ -4,9 +4,10 @@
  *
  * Requests whose body is in memory (JSON, bytes, none) and whose answer is read whole go through
  * node:http on a keep-alive agent; streamed bodies and streamed answers go through fetch. Measured
- * on a 2-core machine, a small request cost the client ~0.3-0.5 ms of CPU with fetch (WHATWG
- * streams, its wasm parser) against ~0.09 ms with node:http, and the server less too (one write
- * per request instead of two): these are the calls every task makes (create, wait, finish).
+ * on a 2-core machine, warm, a small request cost the client ~0.3-0.5 ms of CPU with fetch (WHATWG
+ * streams, its wasm parser) against ~0.09 ms with node:http, and the server 0.08-0.16 against
+ * 0.05-0.09 ms: these are the calls every task makes (create, wait, finish). Reading a big answer
+ * through node:http instead of fetch was measured slower (downloads of outputs), so streams stay.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
@@ -117,8 +118,9 @@ export class HttpClient {
     let answer: { status: number; text: string };
     try {
       answer = await once().catch((error: unknown) => {
-        // A kept-alive connection the server closed just as it was reused: the request never
-        // reached the server. Sent again on a new connection when repeating it is harmless.
+        // A kept-alive connection the server closed as idle just as it was reused: the server did
+        // not act on the request. Sent again on a new connection when repeating it is harmless
+        // (a POST is not: a server that died while answering would get it twice).
         if (error instanceof StaleConnectionError && IDEMPOTENT.has(method)) return once();
         throw error;
       });
@@ -158,9 +160,9 @@ export class HttpClient {
 }
 
 // Idle sockets of these agents do not keep a process alive (Node unrefs them). An idle socket is
-// closed after 4 s, or 1 s before the server's own Keep-Alive hint when that is sooner (the agent
-// reads the hint only when it has a timeout): a request on a socket the server is closing would
-// fail. The timeout does not cut a request in progress (long polls last longer).
+// closed after 4 s, or at the server's own Keep-Alive hint when that is sooner (the agent reads
+// the hint only when it has a timeout; our server says 65 s): a request on a socket the server is
+// closing would fail. The timeout does not cut a request in progress (long polls last longer).
 const AGENT_OPTIONS = { keepAlive: true, timeout: 4_000 };
 const httpAgent = new HttpAgent(AGENT_OPTIONS);
 const httpsAgent = new HttpsAgent(AGENT_OPTIONS);
