@@ -229,10 +229,15 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
   const realDirs = new Set<string>([""]);
   const created: string[] = [];
   const files = createWriteBehind();
+  // Files still being opened in the background, by path. An archive may hold a path more than
+  // once (the last entry wins): a later entry for it, or under it, waits for that open first,
+  // or its own lstat-then-create would race it (EEXIST from a symlink made in between).
+  const opening = new Map<string, Promise<void>>();
 
   async function ensureDir(rel: string, forPath: string): Promise<void> {
     if (realDirs.has(rel)) return;
     await ensureDir(posix.dirname(rel) === "." ? "" : posix.dirname(rel), forPath);
+    await opening.get(rel);
     const abs = join(root, rel);
     const info = await lstat(abs).catch(ignoreMissing);
     if (info === undefined) {
@@ -273,6 +278,7 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
         data.resume();
         return;
       case "symlink": {
+        await opening.get(entry.path);
         const abs = await clearPath(entry);
         await symlink(entry.linkpath, abs);
         created.push(abs);
@@ -284,11 +290,16 @@ function createEntryWriter(root: string, onFileHashed: UnpackOptions["onFileHash
         // Keep the execute bits, drop setuid/setgid/sticky; the owner can always read and write.
         const mode = ((entry.mode ?? 0o644) & 0o777) | 0o600;
         await files.room();
+        await opening.get(entry.path);
         // Created exclusively: something already there (a file, a symlink: never written
         // through) is cleared as for a symlink entry, a directory refused.
         const file = files.create(abs, mode, {
           onExists: async () => void (await clearPath(entry)),
           onCreated: () => created.push(abs),
+        });
+        opening.set(entry.path, file.opened);
+        void file.opened.then(() => {
+          if (opening.get(entry.path) === file.opened) opening.delete(entry.path);
         });
         const hash = onFileHashed === undefined ? undefined : createHash("sha256");
         try {

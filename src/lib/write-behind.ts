@@ -19,6 +19,8 @@ export interface WriteBehindFile {
   write(chunk: Buffer): boolean;
   /** No more chunks: sets the mtime once the writes are done, then closes the file (see drain). */
   finish(mtime?: Date): void;
+  /** Settles (never rejects: a failure goes to room and drain) once the open is done. */
+  readonly opened: Promise<void>;
 }
 
 export interface CreateHooks {
@@ -142,7 +144,7 @@ export function createWriteBehind(
       pump();
     };
 
-    openExclusive(path, mode, hooks.onExists).then(
+    const opened = openExclusive(path, mode, hooks.onExists).then(
       (opened) => {
         fd = opened;
         hooks.onCreated?.();
@@ -157,6 +159,7 @@ export function createWriteBehind(
     );
 
     return {
+      opened,
       write(chunk) {
         let offset = 0;
         while (offset < chunk.length) {

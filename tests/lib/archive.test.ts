@@ -134,6 +134,37 @@ describe("packDirectory and unpackArchive round trip", () => {
     });
   });
 
+  it("gives a path given twice its last entry, even while the first file is still being opened", async () => {
+    // Files are opened in the background; an entry for the same path, or under it, used to
+    // look (lstat) before that open had created it, then collide with it (EEXIST on symlink).
+    await withTempDir(async (dir) => {
+      const archive = tarOf(
+        fileEntry("a.txt", "first"),
+        fileEntry("a.txt", "second"),
+        fileEntry("c.txt", "sea"),
+        rawEntry({ path: "c.txt", type: "SymbolicLink", linkpath: "a.txt" }),
+        rawEntry({ path: "d", type: "SymbolicLink", linkpath: "a.txt" }),
+        fileEntry("d", "dee"),
+      );
+      for (let round = 0; round < 20; round += 1) {
+        const dests = Array.from({ length: 20 }, (_, i) => join(dir, `r${round}-${i}`));
+        await Promise.all(
+          dests.map((dest) =>
+            unpackArchive(Readable.from([archive]), dest, DEFAULT_ARCHIVE_LIMITS),
+          ),
+        );
+        for (const dest of dests) {
+          assert.equal(await readFile(join(dest, "a.txt"), "utf8"), "second");
+          assert.equal(await readlink(join(dest, "c.txt")), "a.txt");
+          assert.equal((await lstat(join(dest, "d"))).isFile(), true);
+          assert.equal(await readFile(join(dest, "d"), "utf8"), "dee");
+        }
+        await rm(join(dir), { recursive: true, force: true });
+        await mkdir(dir);
+      }
+    });
+  });
+
   it("refuses to pack a chosen file outside the directory", () => {
     assert.throws(() => packDirectory("/tmp", { files: ["../etc/passwd"] }), /\.\./);
   });
