@@ -78,15 +78,39 @@ async function runScenario(
   }
 }
 
+const USAGE = `usage: npm run bench [-- --quick | --profile full|quick|smoke] [--only a,b] [--out dir]
+  --quick         the same scenarios, smaller (about a minute)
+  --profile NAME  ${Object.keys(PROFILES).join(", ")} (default full)
+  --only LIST     some of: ${SCENARIOS.map(([n]) => n).join(", ")}
+  --out DIR       where <timestamp>.json goes (default bench/results)
+`;
+
+function parseOptions():
+  { quick: boolean; profile?: string; only?: string; out?: string } | number {
+  try {
+    const { values } = parseArgs({
+      options: {
+        quick: { type: "boolean", default: false },
+        profile: { type: "string" },
+        only: { type: "string" },
+        out: { type: "string" },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    });
+    if (values.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    return values;
+  } catch (error) {
+    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+}
+
 async function main(): Promise<number> {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean", default: false },
-      profile: { type: "string" },
-      only: { type: "string" },
-      out: { type: "string" },
-    },
-  });
+  const values = parseOptions();
+  if (typeof values === "number") return values;
   const profile = values.profile ?? (values.quick ? "quick" : "full");
   const sizes = PROFILES[profile];
   if (sizes === undefined) {

@@ -15,8 +15,9 @@ const SCENARIOS = ["throughput", "dispatch", "submit", "outputs", "listing", "me
 
 async function runBench(
   outDir: string,
+  args = ["--profile", "smoke", "--out", outDir],
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, "--profile", "smoke", "--out", outDir], {
+  const child = spawn(process.execPath, [MAIN, ...args], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stdout = "";
@@ -43,6 +44,26 @@ function valueOf(rows: readonly ResultRow[], measure: RegExp): number {
   assert.equal(typeof row.value, "number", `${row.measure} has a number`);
   return row.value as number;
 }
+
+describe("npm run bench options", () => {
+  it("answers an unknown option or profile with the usage and exit code 2, and --help with 0", async () => {
+    const outDir = await mkdtemp(join(tmpdir(), "flotilla-bench-test-"));
+    try {
+      const bogus = await runBench(outDir, ["--bogus"]);
+      assert.equal(bogus.code, 2);
+      assert.match(bogus.stderr, /Unknown option '--bogus'\n.*usage: npm run bench/s);
+      const profile = await runBench(outDir, ["--profile", "huge"]);
+      assert.equal(profile.code, 2);
+      assert.match(profile.stderr, /unknown profile huge; use one of: full, quick, smoke/);
+      const help = await runBench(outDir, ["--help"]);
+      assert.equal(help.code, 0);
+      assert.match(help.stdout, /--only LIST +some of: throughput, dispatch/);
+      assert.deepEqual(await readdir(outDir), [], "nothing was measured or written");
+    } finally {
+      await rm(outDir, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("npm run bench --profile smoke", () => {
   it("runs every scenario and writes a result file with sane numbers", async () => {
