@@ -26,6 +26,16 @@ export const TASK_STATUSES = [
 
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ["success", "failed", "killed"];
 
+/** The non-terminal statuses, in the order a task goes through them. */
+export const ACTIVE_STATUSES = [
+  TASK_STATUS.pendingInput,
+  TASK_STATUS.inQueue,
+  TASK_STATUS.submitted,
+  TASK_STATUS.started,
+] as const satisfies readonly TaskStatus[];
+
+export type ActiveStatus = (typeof ACTIVE_STATUSES)[number];
+
 /** Allowed next statuses for each status (DESIGN.md, "Task status"). */
 export const TRANSITIONS: Readonly<Record<TaskStatus, readonly TaskStatus[]>> = {
   "pending-input": ["in-queue", "killed", "failed"],

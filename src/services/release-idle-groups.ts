@@ -15,7 +15,8 @@ export function createIdleRelease(deps: ServiceDeps): () => Promise<boolean> {
       lastBusyAt = now;
       return false;
     }
-    if ((await deps.store.listActiveTasks(DEFAULT_MACHINE_GROUP)).length > 0) {
+    const counts = await deps.store.countActiveTasks(DEFAULT_MACHINE_GROUP);
+    if (Object.values(counts).some((count) => count > 0)) {
       lastBusyAt = now;
       return false;
     }

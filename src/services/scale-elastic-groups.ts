@@ -19,8 +19,6 @@ export interface ElasticScaler {
   close(): void;
 }
 
-const ACTIVE = new Set(["in-queue", "submitted", "started"]);
-
 export function createElasticScaler(deps: ServiceDeps): ElasticScaler {
   const subscriptions = new Map<string, () => void>();
   const tokens = new Map<string, Promise<string>>();
@@ -29,12 +27,23 @@ export function createElasticScaler(deps: ServiceDeps): ElasticScaler {
   // One scaling step per group at a time: steps of one group queue up behind each other.
   const chains = new Map<string, Promise<void>>();
 
+  // Steps that have not begun yet, by group: a queue change while one waits needs no step of
+  // its own (the waiting step will see it), so a burst of submissions costs two steps, not one
+  // per task.
+  const waiting = new Map<string, Promise<void>>();
+
   const scale = (name: string): Promise<void> => {
+    const queued = waiting.get(name);
+    if (queued !== undefined) return queued;
     const next = (chains.get(name) ?? Promise.resolve())
-      .then(() => scaleOnce(name))
+      .then(() => {
+        waiting.delete(name);
+        return scaleOnce(name);
+      })
       .catch((error: unknown) =>
         deps.log("elastic scaling failed", { group: name, error: String(error) }),
       );
+    waiting.set(name, next);
     chains.set(name, next);
     return next;
   };
@@ -54,9 +63,10 @@ export function createElasticScaler(deps: ServiceDeps): ElasticScaler {
       return;
     }
     const live = provider.listMachines(group);
-    const active = await deps.store.listActiveTasks(name);
-    const demand = active.filter((task) => ACTIVE.has(task.status)).length;
-    const queued = active.filter((task) => task.status === "in-queue").length;
+    // Counted, not listed: this runs on every queue change, and the queue may be long.
+    const counts = await deps.store.countActiveTasks(name);
+    const queued = counts["in-queue"];
+    const demand = queued + counts.submitted + counts.started;
     const wanted = Math.min(limits.maxMachines, Math.max(limits.minMachines, demand));
     if (live.length < wanted) {
       tokens.set(name, tokens.get(name) ?? createRunnerToken(deps, name));

@@ -3,8 +3,8 @@
 // own raw rows into these (SQLite parses its *_json text columns; PostgreSQL's JSONB arrives parsed).
 import type { Machine, MachineGroup } from "../domain/machine-group.js";
 import type { Command, StatusHistoryEntry, Task, TaskMetrics } from "../domain/task.js";
-import type { TaskStatus } from "../domain/task-status.js";
-import type { User } from "./task-store.js";
+import { ACTIVE_STATUSES, type TaskStatus } from "../domain/task-status.js";
+import type { ActiveTaskCounts, User } from "./task-store.js";
 
 export interface TaskRow {
   id: string;
@@ -170,4 +170,14 @@ export function toUser(row: UserRow): User {
     createdAt: row.created_at,
     revokedAt: opt(row.revoked_at),
   });
+}
+
+/** `SELECT status, COUNT(*) … GROUP BY status` rows as counts, 0 for an active status without a row. */
+export function toActiveTaskCounts(
+  rows: readonly { readonly status: string; readonly count: number | string }[],
+): ActiveTaskCounts {
+  const byStatus = new Map(rows.map(({ status, count }) => [status, Number(count)]));
+  return Object.fromEntries(
+    ACTIVE_STATUSES.map((status) => [status, byStatus.get(status) ?? 0]),
+  ) as ActiveTaskCounts;
 }

@@ -8,7 +8,7 @@ import type {
   Provider,
 } from "../domain/machine-group.js";
 import type { Command, Task, TaskMetrics } from "../domain/task.js";
-import type { TaskStatus } from "../domain/task-status.js";
+import type { ActiveStatus, TaskStatus } from "../domain/task-status.js";
 
 export interface NewTask {
   readonly id: string;
@@ -56,6 +56,9 @@ export interface TransitionRequest {
   readonly expect?: { fromStatuses?: readonly TaskStatus[]; machineId?: string } | undefined;
   readonly patch?: TaskPatch | undefined;
 }
+
+/** Task counts of one group per non-terminal status (0 when none). */
+export type ActiveTaskCounts = Readonly<Record<ActiveStatus, number>>;
 
 export interface TaskListQuery {
   readonly owner?: string | undefined;
@@ -168,6 +171,12 @@ export interface TaskStore {
   listActiveTasks(machineGroup: string): Promise<readonly Task[]>;
   /** Number of in-queue tasks of the group. */
   countQueued(machineGroup: string): Promise<number>;
+  /**
+   * How many of the group's tasks are in each non-terminal status, counted on an index: nothing
+   * is read per task, so it stays cheap with a long queue (the elastic scaler asks on every
+   * queue change).
+   */
+  countActiveTasks(machineGroup: string): Promise<ActiveTaskCounts>;
   /** Distinct project names of an owner (all owners when undefined), with task counts. */
   listProjects(owner?: string): Promise<readonly { name: string; taskCount: number }[]>;
 

@@ -178,6 +178,31 @@ export function describeQueue(ctx: StoreContext): void {
       assert.deepEqual(await expiredAt(1001), [expiring.id]);
     });
 
+    it("countActiveTasks counts one group's tasks per non-terminal status, 0 for none", async () => {
+      const group = unique("counts");
+      assert.deepEqual(await ctx.store.countActiveTasks(group), {
+        "pending-input": 0,
+        "in-queue": 0,
+        submitted: 0,
+        started: 0,
+      });
+      await ctx.store.createTask(newTask({ machineGroup: group }));
+      for (let i = 0; i < 3; i += 1) await queueTask(ctx.store, group);
+      const finished = await queueTask(ctx.store, group);
+      await ctx.store.transitionTask(finished.id, { to: "killed", at: tick(), reason: "x" });
+      const running = await claim(ctx.store, group);
+      assert.ok(running);
+      await driveTo(ctx.store, running.id, ["started"]);
+      await claim(ctx.store, group);
+      await queueTask(ctx.store, unique("not-this-group"));
+      assert.deepEqual(await ctx.store.countActiveTasks(group), {
+        "pending-input": 1,
+        "in-queue": 1,
+        submitted: 1,
+        started: 1,
+      });
+    });
+
     it("listActiveTasks lists the non-finished tasks of one group, oldest first", async () => {
       const group = unique("active");
       const pending = await ctx.store.createTask(newTask({ machineGroup: group }));

@@ -3,7 +3,8 @@
 import type pg from "pg";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
-import type { NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
+import { toActiveTaskCounts } from "../row-mapping.js";
+import type { ActiveTaskCounts, NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
 import { checkExpectations } from "../transition-check.js";
 import { rows, type Queryable } from "./connection.js";
 import { notify } from "./notifications.js";
@@ -213,6 +214,18 @@ export async function countQueued(db: Queryable, group: string): Promise<number>
     [group],
   );
   return row?.count ?? 0;
+}
+
+// On tasks_queue (machine_group, status, queue_seq), index-only once the visibility map is set.
+export async function countActiveTasks(db: Queryable, group: string): Promise<ActiveTaskCounts> {
+  return toActiveTaskCounts(
+    await rows<{ status: string; count: number }>(
+      db,
+      `SELECT status, COUNT(*) AS count FROM tasks WHERE machine_group = $1
+       AND status IN ('pending-input', 'in-queue', 'submitted', 'started') GROUP BY status`,
+      [group],
+    ),
+  );
 }
 
 export function listProjects(

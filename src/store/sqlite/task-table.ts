@@ -2,7 +2,8 @@
 import type Database from "better-sqlite3";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
-import type { NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
+import { toActiveTaskCounts } from "../row-mapping.js";
+import type { ActiveTaskCounts, NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
 import { checkExpectations } from "../transition-check.js";
 import type { TaskRow } from "./rows.js";
 import { createTaskHydrator } from "./task-hydrator.js";
@@ -54,6 +55,11 @@ export function createTaskTable(db: Database.Database) {
     countQueued: db
       .prepare(`SELECT COUNT(*) FROM tasks WHERE machine_group = ? AND status = 'in-queue'`)
       .pluck(),
+    // A covering range of tasks_queue (machine_group, status, queue_seq): no row is read.
+    countActive: db.prepare(
+      `SELECT status, COUNT(*) AS count FROM tasks INDEXED BY tasks_queue WHERE machine_group = ?
+       AND status IN ('pending-input', 'in-queue', 'submitted', 'started') GROUP BY status`,
+    ),
     projectsAll: db.prepare(
       "SELECT project AS name, COUNT(*) AS taskCount FROM tasks GROUP BY project ORDER BY project",
     ),
@@ -168,6 +174,8 @@ export function createTaskTable(db: Database.Database) {
     expiredLeases: (now: number): Task[] => hydrateAll(s.expired.all(now) as TaskRow[]),
     active: (group: string): Task[] => hydrateAll(s.active.all(group) as TaskRow[]),
     countQueued: (group: string): number => s.countQueued.get(group) as number,
+    countActive: (group: string): ActiveTaskCounts =>
+      toActiveTaskCounts(s.countActive.all(group) as { status: string; count: number }[]),
     projects: (owner?: string) =>
       (owner === undefined ? s.projectsAll.all() : s.projectsOf.all(owner)) as {
         name: string;
