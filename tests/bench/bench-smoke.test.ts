@@ -118,6 +118,7 @@ describe("npm run bench --profile smoke", () => {
 
       const submit = rowsOf(run, "submit");
       assert.ok(valueOf(submit, /submissions/) > 0);
+      assert.ok(valueOf(submit, /submissions into an elastic group/) > 0);
       const rss = valueOf(submit, /server RSS/);
       assert.ok(rss > 10 && rss < 4096, `server RSS ${rss} MB`);
 
