@@ -27,9 +27,9 @@ export function createElasticScaler(deps: ServiceDeps): ElasticScaler {
   // One scaling step per group at a time: steps of one group queue up behind each other.
   const chains = new Map<string, Promise<void>>();
 
-  // Steps that have not begun yet, by group: a queue change while one waits needs no step of
-  // its own (the waiting step will see it), so a burst of submissions costs two steps, not one
-  // per task.
+  // The step of each group that has not begun yet: a queue change while one waits needs no step
+  // of its own (the waiting step will see it), so a burst of submissions costs at most two steps
+  // (the one running and the one waiting), not one per task.
   const waiting = new Map<string, Promise<void>>();
 
   const scale = (name: string): Promise<void> => {
