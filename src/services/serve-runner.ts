@@ -9,7 +9,7 @@ import { waitForEvent } from "../lib/event-hub.js";
 import { requireRunner, type Principal } from "./principal.js";
 import type { ControlMessage, ControlReply } from "./control-channel.js";
 import type { ServiceDeps } from "./service-deps.js";
-import { versionOnMachine } from "./simulator-availability.js";
+import { claimFilterFor, versionOnMachine } from "./simulator-availability.js";
 import { publishTask } from "./task-events.js";
 import type { TaskPatch } from "../store/task-store.js";
 
@@ -131,6 +131,7 @@ export async function claimTask(
         now,
         now + deps.settings.leaseMs,
         claimPatch,
+        await claimFilterFor(deps, machine),
       );
     },
     { timeoutMs: waitMs, signal },

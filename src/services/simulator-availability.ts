@@ -10,7 +10,8 @@
 import { FlotillaError } from "../domain/errors.js";
 import type { Machine } from "../domain/machine-group.js";
 import type { Command } from "../domain/task.js";
-import { findRecipe } from "../simulators/catalog.js";
+import type { ClaimFilter } from "../store/task-store.js";
+import { findRecipe, RECIPES } from "../simulators/catalog.js";
 import { isContainerCommand } from "../simulators/recipe.js";
 import type { ServiceDeps } from "./service-deps.js";
 
@@ -55,4 +56,23 @@ export function versionOnMachine(machine: Machine, simulator: string): string | 
   const recipe = findRecipe(simulator);
   if (recipe === undefined || recipe.binaries.length === 0) return undefined;
   return machine.simulators[simulator];
+}
+
+// Recipes any machine runs (no binary to find): `custom`.
+const RUN_ANYWHERE = RECIPES.filter((recipe) => recipe.binaries.length === 0).map((r) => r.name);
+
+/**
+ * What `machine` may claim in a group of unlike machines: the tasks of the simulators it
+ * reported (and `custom`), and at the head of the queue one that no live machine of the group
+ * has, which it then fails saying what is missing (runner/host-commands.ts). A task whose every
+ * command runs in a container is matched by its simulator's name all the same.
+ */
+export async function claimFilterFor(deps: ServiceDeps, machine: Machine): Promise<ClaimFilter> {
+  const machines = (await deps.store.listMachines(machine.machineGroup)).filter(isAlive);
+  return {
+    simulators: [...RUN_ANYWHERE, ...Object.keys(machine.simulators)],
+    groupSimulators: [
+      ...new Set([...RUN_ANYWHERE, ...machines.flatMap((m) => Object.keys(m.simulators))]),
+    ],
+  };
 }

@@ -60,6 +60,18 @@ export interface TransitionRequest {
 /** Task counts of one group per non-terminal status (0 when none). */
 export type ActiveTaskCounts = Readonly<Record<ActiveStatus, number>>;
 
+/** Which queued tasks a machine may claim, by simulator (a group of unlike machines). */
+export interface ClaimFilter {
+  /** The simulators the claiming machine has: it takes the first queued task of one of them. */
+  readonly simulators: readonly string[];
+  /**
+   * The simulators some live machine of the group has. The task at the head of the queue is
+   * taken whatever its simulator when none of them has it: the machine then fails it, saying
+   * what is missing, rather than the task waiting for a machine that may never come.
+   */
+  readonly groupSimulators: readonly string[];
+}
+
 export interface TaskListQuery {
   readonly owner?: string | undefined;
   readonly statuses?: readonly TaskStatus[] | undefined;
@@ -154,7 +166,8 @@ export interface TaskStore {
    * `submitted`, leases it to the machine until `leaseExpiresAt`, marks the machine busy.
    * Undefined when the queue is empty. Each queued task is handed to exactly one caller.
    * `patchFor` (optional) gives fields to set on the claimed task in the same transaction
-   * (metrics known only once the task is chosen), saving a second write.
+   * (metrics known only once the task is chosen), saving a second write. With `filter`, the
+   * first task the machine can run (see ClaimFilter) rather than the first of all.
    */
   claimNextTask(
     machineGroup: string,
@@ -162,6 +175,7 @@ export interface TaskStore {
     at: number,
     leaseExpiresAt: number,
     patchFor?: (claimed: Task) => TaskPatch | undefined,
+    filter?: ClaimFilter,
   ): Promise<Task | undefined>;
   /** Extends the lease; LEASE_LOST when the task is not leased to this machine or is terminal. */
   renewLease(taskId: string, machineId: string, leaseExpiresAt: number): Promise<Task>;

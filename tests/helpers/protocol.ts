@@ -92,6 +92,7 @@ export async function registerMachine(
   group: string,
   token: string,
   preassignedId?: string,
+  simulators: Record<string, string> = {},
 ): Promise<FakeMachine> {
   const { machineId } = await json<{ machineId: string }>(
     await app.request("POST", "/api/v1/runner/register", {
@@ -99,6 +100,7 @@ export async function registerMachine(
       json: {
         machineGroup: group,
         host: "test-host",
+        simulators,
         ...(preassignedId === undefined ? {} : { machineId: preassignedId }),
       },
     }),

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { TaskView } from "../../src/protocol/tasks.js";
 import { createTestApp } from "../helpers/app-harness.js";
-import { createGroup, errorOf, json, submit } from "../helpers/protocol.js";
+import { createGroup, errorOf, json, registerMachine, submit } from "../helpers/protocol.js";
 
 async function registerWith(
   app: Awaited<ReturnType<typeof createTestApp>>,
@@ -69,6 +69,55 @@ describe("which simulators a machine group can run", () => {
       assert.match(error.message, /they have 29 Sep 2021/);
       const ok = await submit(app, { ...body, simulatorVersion: "29 Sep 2021" });
       assert.equal(ok.status, "in-queue");
+    } finally {
+      await app.close();
+    }
+  });
+
+  it("in a group of unlike machines each takes the tasks it can run, and one no machine has once it heads the queue", async () => {
+    const app = await createTestApp();
+    try {
+      const token = await createGroup(app, "mixed");
+      // Submitted before any machine registered, so none is refused at submit.
+      const queued = [];
+      for (const [simulator, program] of [
+        ["gromacs", "gmx"],
+        ["lammps", "lmp"],
+        ["custom", "true"],
+        ["calculix", "ccx"],
+        ["lammps", "lmp"],
+      ] as const) {
+        queued.push(await submit(app, { simulator, commands: [[program]], machineGroup: "mixed" }));
+      }
+      const [gromacs, lammps, custom, calculix, lammps2] = queued.map((task) => task.id);
+      const lmpMachine = await registerMachine(app, "mixed", token, undefined, { lammps: "2021" });
+      const gmxMachine = await registerMachine(app, "mixed", token, undefined, { gromacs: "2022" });
+      const runOne = async (machine: typeof lmpMachine): Promise<string | undefined> => {
+        const task = await machine.claim();
+        if (task !== undefined) {
+          await json(await machine.started(task.id), 200);
+          await json(await machine.finish(task.id, { outcome: "exited", exitCode: 0 }), 200);
+        }
+        return task?.id;
+      };
+      // The head (gromacs) waits for the machine that has GROMACS; the other goes on behind it.
+      assert.equal(await runOne(lmpMachine), lammps);
+      assert.equal(await runOne(lmpMachine), custom);
+      assert.equal(await runOne(lmpMachine), lammps2, "past the calculix task too");
+      assert.equal(await runOne(lmpMachine), undefined, "nothing left it can run");
+      assert.equal(await runOne(gmxMachine), gromacs);
+      // No live machine has CalculiX: the first to claim takes it (and its runner fails it).
+      assert.equal(await runOne(lmpMachine), calculix);
+      const statuses = await Promise.all(
+        queued.map(async (task) => {
+          const view = await json<TaskView>(
+            await app.request("GET", `/api/v1/tasks/${task.id}`),
+            200,
+          );
+          return view.status;
+        }),
+      );
+      assert.deepEqual(statuses, Array(5).fill("success"));
     } finally {
       await app.close();
     }

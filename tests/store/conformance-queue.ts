@@ -178,6 +178,31 @@ export function describeQueue(ctx: StoreContext): void {
       assert.deepEqual(await expiredAt(1001), [expiring.id]);
     });
 
+    it("claimNextTask with a filter takes the first task of a simulator the machine has, past a head others have", async () => {
+      const group = unique("unlike");
+      const of = (simulator: string) => queueTask(ctx.store, group, { simulator });
+      const head = await of("gromacs");
+      const lammps = await of("lammps");
+      const custom = await of("custom");
+      const at = tick();
+      const take = (simulators: string[], groupSimulators: string[]) =>
+        ctx.store.claimNextTask(group, { id: "m1", host: "h1" }, at, at + 60_000, undefined, {
+          simulators,
+          groupSimulators,
+        });
+      const all = ["custom", "gromacs", "lammps"];
+      assert.equal(
+        (await take(["custom", "lammps"], all))?.id,
+        lammps.id,
+        "the earliest of its own",
+      );
+      assert.equal((await take(["custom", "lammps"], all))?.id, custom.id);
+      assert.equal(await take(["custom", "lammps"], all), undefined, "the head is someone else's");
+      assert.equal((await ctx.store.getTask(head.id))?.status, "in-queue");
+      // Nobody alive has GROMACS any more: the head goes to whoever claims (to fail it).
+      assert.equal((await take(["custom", "lammps"], ["custom", "lammps"]))?.id, head.id);
+    });
+
     it("countActiveTasks counts one group's tasks per non-terminal status, 0 for none", async () => {
       const group = unique("counts");
       assert.deepEqual(await ctx.store.countActiveTasks(group), {

@@ -13,11 +13,13 @@ import {
 import * as m001 from "./migrations/001-initial.js";
 import * as m002 from "./migrations/002-list-indexes.js";
 import * as m003 from "./migrations/003-control-relay.js";
+import * as m004 from "./migrations/004-queue-by-simulator.js";
 
 export const MIGRATIONS: readonly { version: number; up: string }[] = [
   { version: 1, up: m001.up },
   { version: 2, up: m002.up },
   { version: 3, up: m003.up },
+  { version: 4, up: m004.up },
 ];
 
 // Any constant shared by every flotilla process; it names the migration lock among the

@@ -146,9 +146,9 @@ function createStore(
     listTasks: (query) => read((db) => listTasks(db, query)),
     transitionTask: (id, request) => write((c) => tasks.transitionTask(c, id, request)),
     patchTask: (id, patch) => write((c) => tasks.patchTask(c, id, patch)),
-    claimNextTask: (group, machine, at, leaseExpiresAt, patchFor) =>
+    claimNextTask: (group, machine, at, leaseExpiresAt, patchFor, filter) =>
       write(async (c) => {
-        const claimed = await tasks.claimNextTask(c, group, machine, at, leaseExpiresAt);
+        const claimed = await tasks.claimNextTask(c, group, machine, at, leaseExpiresAt, filter);
         const patch = claimed === undefined ? undefined : patchFor?.(claimed);
         return patch === undefined || claimed === undefined
           ? claimed

@@ -3,8 +3,15 @@
 import type pg from "pg";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
+import { simulatorsBehindHead } from "../claim-filter.js";
 import { toActiveTaskCounts } from "../row-mapping.js";
-import type { ActiveTaskCounts, NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
+import type {
+  ActiveTaskCounts,
+  ClaimFilter,
+  NewTask,
+  TaskPatch,
+  TransitionRequest,
+} from "../task-store.js";
 import { checkExpectations } from "../transition-check.js";
 import { rows, type Queryable } from "./connection.js";
 import { notify } from "./notifications.js";
@@ -85,20 +92,27 @@ export async function patchTask(client: Client, id: string, patch: TaskPatch): P
   return readWritten(client, id);
 }
 
-/** Locks the first queued task no other transaction holds, and leases it to the machine. */
+/**
+ * Locks the first queued task no other transaction holds (with `filter`: the first this machine
+ * may take), and leases it to the machine.
+ */
 export async function claimNextTask(
   client: Client,
   group: string,
   machine: { id: string; host: string },
   at: number,
   leaseExpiresAt: number,
+  filter?: ClaimFilter,
 ): Promise<Task | undefined> {
-  const [first] = await rows<{ id: string }>(
+  const [head] = await rows<{ id: string; simulator: string }>(
     client,
-    `SELECT id FROM tasks WHERE machine_group = $1 AND status = 'in-queue'
+    `SELECT id, simulator FROM tasks WHERE machine_group = $1 AND status = 'in-queue'
      ORDER BY queue_seq LIMIT 1 FOR UPDATE SKIP LOCKED`,
     [group],
   );
+  if (head === undefined) return undefined;
+  const behind = simulatorsBehindHead(head.simulator, filter);
+  const first = behind === undefined ? head : await firstQueuedOf(client, group, behind);
   if (first === undefined) return undefined;
   const claimed = await transitionTask(client, first.id, {
     to: "submitted",
@@ -112,6 +126,31 @@ export async function claimNextTask(
     [machine.id, claimed.id, at],
   );
   return claimed;
+}
+
+// The earliest of the first queued tasks of each simulator, each on tasks_queue_by_simulator.
+// The head this machine passed over stays locked until the claim commits: another machine's
+// claim meanwhile takes the task after it, a moment's change of order, never a lost task.
+async function firstQueuedOf(
+  client: Client,
+  group: string,
+  simulators: readonly string[],
+): Promise<{ id: string } | undefined> {
+  let first: { id: string; queue_seq: number } | undefined;
+  for (const simulator of simulators) {
+    const [row] = await rows<{ id: string; queue_seq: number }>(
+      client,
+      `SELECT id, queue_seq FROM tasks WHERE machine_group = $1 AND simulator = $2
+       AND status = 'in-queue' ORDER BY queue_seq LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      [group, simulator],
+    );
+    if (
+      row !== undefined &&
+      (first === undefined || Number(row.queue_seq) < Number(first.queue_seq))
+    )
+      first = row;
+  }
+  return first;
 }
 
 // No NOTIFY: a renewal changes no status and nobody waits on it, and runners renew every few

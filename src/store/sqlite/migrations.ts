@@ -3,10 +3,12 @@ import type Database from "better-sqlite3";
 import { FlotillaError } from "../../domain/errors.js";
 import * as m001 from "./migrations/001-initial.js";
 import * as m002 from "./migrations/002-list-indexes.js";
+import * as m003 from "./migrations/003-queue-by-simulator.js";
 
 export const MIGRATIONS: readonly { version: number; up: string }[] = [
   { version: 1, up: m001.up },
   { version: 2, up: m002.up },
+  { version: 3, up: m003.up },
 ];
 
 /** Applies the migrations this database lacks; safe when several processes open it at once. */

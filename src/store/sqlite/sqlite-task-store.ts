@@ -55,9 +55,9 @@ export function openSqliteTaskStore(path: string, options: SqliteTaskStoreOption
     listTasks: (query) => run(() => tasks.list(query)),
     transitionTask: (id, request) => write(() => tasks.transition(id, request)),
     patchTask: (id, patch) => write(() => tasks.patch(id, patch)),
-    claimNextTask: (group, machine, at, leaseExpiresAt, patchFor) =>
+    claimNextTask: (group, machine, at, leaseExpiresAt, patchFor, filter) =>
       write(() => {
-        const claimed = tasks.claimNext(group, machine, at, leaseExpiresAt);
+        const claimed = tasks.claimNext(group, machine, at, leaseExpiresAt, filter);
         if (claimed === undefined) return undefined;
         registry.markBusy(machine.id, claimed.id, at);
         const patch = patchFor?.(claimed);

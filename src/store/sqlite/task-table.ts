@@ -3,7 +3,14 @@ import type Database from "better-sqlite3";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
 import { toActiveTaskCounts } from "../row-mapping.js";
-import type { ActiveTaskCounts, NewTask, TaskPatch, TransitionRequest } from "../task-store.js";
+import { simulatorsBehindHead } from "../claim-filter.js";
+import type {
+  ActiveTaskCounts,
+  ClaimFilter,
+  NewTask,
+  TaskPatch,
+  TransitionRequest,
+} from "../task-store.js";
 import { checkExpectations } from "../transition-check.js";
 import type { TaskRow } from "./rows.js";
 import { createTaskHydrator } from "./task-hydrator.js";
@@ -43,6 +50,10 @@ export function createTaskTable(db: Database.Database) {
     firstQueued: db.prepare(
       `SELECT * FROM tasks WHERE machine_group = ? AND status = 'in-queue' ORDER BY queue_seq LIMIT 1`,
     ),
+    firstQueuedOf: db.prepare(
+      `SELECT * FROM tasks INDEXED BY tasks_queue_by_simulator WHERE machine_group = ?
+       AND simulator = ? AND status = 'in-queue' ORDER BY queue_seq LIMIT 1`,
+    ),
     expired: db.prepare(
       `SELECT * FROM tasks WHERE status IN ('submitted', 'started') AND lease_expires_at < ? ORDER BY id`,
     ),
@@ -69,6 +80,20 @@ export function createTaskTable(db: Database.Database) {
   };
   const patchStatements = new Map<string, Database.Statement>();
   const { hydrate, hydrateAll } = createTaskHydrator(db);
+
+  // The earliest of the first queued tasks of each simulator.
+  const firstQueuedOf = (group: string, simulators: readonly string[]): TaskRow | undefined => {
+    let first: TaskRow | undefined;
+    for (const simulator of simulators) {
+      const row = s.firstQueuedOf.get(group, simulator) as TaskRow | undefined;
+      if (
+        row !== undefined &&
+        (first === undefined || (row.queue_seq ?? 0) < (first.queue_seq ?? 0))
+      )
+        first = row;
+    }
+    return first;
+  };
 
   const readRow = (id: string): TaskRow => {
     const row = s.byId.get(id) as TaskRow | undefined;
@@ -153,8 +178,12 @@ export function createTaskTable(db: Database.Database) {
       machine: { id: string; host: string },
       at: number,
       leaseExpiresAt: number,
+      filter?: ClaimFilter,
     ): Task | undefined {
-      const row = s.firstQueued.get(group) as TaskRow | undefined;
+      const head = s.firstQueued.get(group) as TaskRow | undefined;
+      if (head === undefined) return undefined;
+      const behind = simulatorsBehindHead(head.simulator, filter);
+      const row = behind === undefined ? head : firstQueuedOf(group, behind);
       if (row === undefined) return undefined;
       return transition(row.id, {
         to: "submitted",
