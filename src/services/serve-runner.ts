@@ -118,6 +118,7 @@ export async function claimTask(
           ...(simulatorVersion === undefined ? {} : { simulatorVersion }),
         };
   };
+  const filter = claimFilterFor(machine);
   const claimed = await waitForEvent(
     deps.events.queues,
     machine.machineGroup,
@@ -131,7 +132,7 @@ export async function claimTask(
         now,
         now + deps.settings.leaseMs,
         claimPatch,
-        await claimFilterFor(deps, machine),
+        filter,
       );
     },
     { timeoutMs: waitMs, signal },

@@ -62,17 +62,10 @@ export function versionOnMachine(machine: Machine, simulator: string): string | 
 const RUN_ANYWHERE = RECIPES.filter((recipe) => recipe.binaries.length === 0).map((r) => r.name);
 
 /**
- * What `machine` may claim in a group of unlike machines: the tasks of the simulators it
- * reported (and `custom`), and at the head of the queue one that no live machine of the group
- * has, which it then fails saying what is missing (runner/host-commands.ts). A task whose every
- * command runs in a container is matched by its simulator's name all the same.
+ * What `machine` may claim in a group of unlike machines (see ClaimFilter): the tasks of the
+ * simulators it reported, and `custom`. A task whose every command runs in a container is
+ * matched by its simulator's name all the same.
  */
-export async function claimFilterFor(deps: ServiceDeps, machine: Machine): Promise<ClaimFilter> {
-  const machines = (await deps.store.listMachines(machine.machineGroup)).filter(isAlive);
-  return {
-    simulators: [...RUN_ANYWHERE, ...Object.keys(machine.simulators)],
-    groupSimulators: [
-      ...new Set([...RUN_ANYWHERE, ...machines.flatMap((m) => Object.keys(m.simulators))]),
-    ],
-  };
+export function claimFilterFor(machine: Machine): ClaimFilter {
+  return { simulators: [...RUN_ANYWHERE, ...Object.keys(machine.simulators)] };
 }

@@ -60,16 +60,16 @@ export interface TransitionRequest {
 /** Task counts of one group per non-terminal status (0 when none). */
 export type ActiveTaskCounts = Readonly<Record<ActiveStatus, number>>;
 
-/** Which queued tasks a machine may claim, by simulator (a group of unlike machines). */
+/**
+ * Which queued tasks a machine may claim, by simulator (a group of unlike machines): the first
+ * queued task of a simulator it has. The head of the queue is taken whatever its simulator when
+ * no live machine of the group (status neither stopped nor lost) reported that simulator: the
+ * machine then fails it, saying what is missing, rather than the task waiting for a machine
+ * that may never come.
+ */
 export interface ClaimFilter {
-  /** The simulators the claiming machine has: it takes the first queued task of one of them. */
+  /** The simulators the claiming machine runs (those it reported, and `custom`). */
   readonly simulators: readonly string[];
-  /**
-   * The simulators some live machine of the group has. The task at the head of the queue is
-   * taken whatever its simulator when none of them has it: the machine then fails it, saying
-   * what is missing, rather than the task waiting for a machine that may never come.
-   */
-  readonly groupSimulators: readonly string[];
 }
 
 export interface TaskListQuery {

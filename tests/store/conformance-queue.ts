@@ -178,29 +178,39 @@ export function describeQueue(ctx: StoreContext): void {
       assert.deepEqual(await expiredAt(1001), [expiring.id]);
     });
 
-    it("claimNextTask with a filter takes the first task of a simulator the machine has, past a head others have", async () => {
+    it("claimNextTask with a filter takes the first task of a simulator the machine has, past a head a live machine has", async () => {
       const group = unique("unlike");
+      const machine = (id: string, simulators: Record<string, string>) =>
+        ctx.store.createMachine({ id, machineGroup: group, host: "h", simulators, at: tick() });
+      const lmp = await machine(unique("lmp"), { lammps: "2021" });
+      const gmx = await machine(unique("gmx"), { gromacs: "2022" });
       const of = (simulator: string) => queueTask(ctx.store, group, { simulator });
       const head = await of("gromacs");
       const lammps = await of("lammps");
       const custom = await of("custom");
-      const at = tick();
-      const take = (simulators: string[], groupSimulators: string[]) =>
-        ctx.store.claimNextTask(group, { id: "m1", host: "h1" }, at, at + 60_000, undefined, {
-          simulators,
-          groupSimulators,
-        });
-      const all = ["custom", "gromacs", "lammps"];
-      assert.equal(
-        (await take(["custom", "lammps"], all))?.id,
-        lammps.id,
-        "the earliest of its own",
-      );
-      assert.equal((await take(["custom", "lammps"], all))?.id, custom.id);
-      assert.equal(await take(["custom", "lammps"], all), undefined, "the head is someone else's");
+      const take = () => {
+        const at = tick();
+        return ctx.store.claimNextTask(
+          group,
+          { id: lmp.id, host: "h" },
+          at,
+          at + 60_000,
+          undefined,
+          {
+            simulators: ["custom", "lammps"],
+          },
+        );
+      };
+      assert.equal((await take())?.id, lammps.id, "the earliest of its own");
+      assert.equal((await take())?.id, custom.id);
+      assert.equal(await take(), undefined, "the head is the GROMACS machine's");
       assert.equal((await ctx.store.getTask(head.id))?.status, "in-queue");
-      // Nobody alive has GROMACS any more: the head goes to whoever claims (to fail it).
-      assert.equal((await take(["custom", "lammps"], ["custom", "lammps"]))?.id, head.id);
+      // The machine that has GROMACS is lost: the head goes to whoever claims (to fail it).
+      await ctx.store.updateMachine(gmx.id, { status: "lost" });
+      assert.equal((await take())?.id, head.id);
+      // Without a filter the head is taken whatever its simulator, as before.
+      const next = await of("gromacs");
+      assert.equal((await claim(ctx.store, group))?.id, next.id);
     });
 
     it("countActiveTasks counts one group's tasks per non-terminal status, 0 for none", async () => {

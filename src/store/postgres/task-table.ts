@@ -3,7 +3,6 @@
 import type pg from "pg";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
-import { simulatorsBehindHead } from "../claim-filter.js";
 import { toActiveTaskCounts } from "../row-mapping.js";
 import type {
   ActiveTaskCounts,
@@ -111,8 +110,12 @@ export async function claimNextTask(
     [group],
   );
   if (head === undefined) return undefined;
-  const behind = simulatorsBehindHead(head.simulator, filter);
-  const first = behind === undefined ? head : await firstQueuedOf(client, group, behind);
+  // Someone else's head (see ClaimFilter): the first of this machine's own behind it.
+  const passOver =
+    filter !== undefined &&
+    !filter.simulators.includes(head.simulator) &&
+    (await liveMachineHas(client, group, head.simulator));
+  const first = passOver ? await firstQueuedOf(client, group, filter.simulators) : head;
   if (first === undefined) return undefined;
   const claimed = await transitionTask(client, first.id, {
     to: "submitted",
@@ -126,6 +129,16 @@ export async function claimNextTask(
     [machine.id, claimed.id, at],
   );
   return claimed;
+}
+
+async function liveMachineHas(client: Client, group: string, simulator: string): Promise<boolean> {
+  const found = await rows(
+    client,
+    `SELECT 1 FROM machines WHERE machine_group = $1 AND status NOT IN ('stopped', 'lost')
+     AND simulators ? $2 LIMIT 1`,
+    [group, simulator],
+  );
+  return found.length > 0;
 }
 
 // The earliest of the first queued tasks of each simulator, each on tasks_queue_by_simulator.

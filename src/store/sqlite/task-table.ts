@@ -3,7 +3,6 @@ import type Database from "better-sqlite3";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
 import { toActiveTaskCounts } from "../row-mapping.js";
-import { simulatorsBehindHead } from "../claim-filter.js";
 import type {
   ActiveTaskCounts,
   ClaimFilter,
@@ -49,6 +48,10 @@ export function createTaskTable(db: Database.Database) {
       .pluck(),
     firstQueued: db.prepare(
       `SELECT * FROM tasks WHERE machine_group = ? AND status = 'in-queue' ORDER BY queue_seq LIMIT 1`,
+    ),
+    liveMachineHas: db.prepare(
+      `SELECT 1 FROM machines WHERE machine_group = ? AND status NOT IN ('stopped', 'lost')
+       AND EXISTS (SELECT 1 FROM json_each(simulators_json) WHERE key = ?) LIMIT 1`,
     ),
     firstQueuedOf: db.prepare(
       `SELECT * FROM tasks INDEXED BY tasks_queue_by_simulator WHERE machine_group = ?
@@ -182,8 +185,12 @@ export function createTaskTable(db: Database.Database) {
     ): Task | undefined {
       const head = s.firstQueued.get(group) as TaskRow | undefined;
       if (head === undefined) return undefined;
-      const behind = simulatorsBehindHead(head.simulator, filter);
-      const row = behind === undefined ? head : firstQueuedOf(group, behind);
+      // Someone else's head (see ClaimFilter): the first of this machine's own behind it.
+      const passOver =
+        filter !== undefined &&
+        !filter.simulators.includes(head.simulator) &&
+        s.liveMachineHas.get(group, head.simulator) !== undefined;
+      const row = passOver ? firstQueuedOf(group, filter.simulators) : head;
       if (row === undefined) return undefined;
       return transition(row.id, {
         to: "submitted",
