@@ -15,7 +15,7 @@ export function createIdleRelease(deps: ServiceDeps): () => Promise<boolean> {
       lastBusyAt = now;
       return false;
     }
-    const counts = await deps.store.countActiveTasks(DEFAULT_MACHINE_GROUP);
+    const counts = await deps.store.countActiveTasks(DEFAULT_MACHINE_GROUP, 1);
     if (Object.values(counts).some((count) => count > 0)) {
       lastBusyAt = now;
       return false;

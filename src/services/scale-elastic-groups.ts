@@ -63,8 +63,9 @@ export function createElasticScaler(deps: ServiceDeps): ElasticScaler {
       return;
     }
     const live = provider.listMachines(group);
-    // Counted, not listed: this runs on every queue change, and the queue may be long.
-    const counts = await deps.store.countActiveTasks(name);
+    // Counted up to the maximum, not listed: this runs on every queue change, and the queue
+    // may be long.
+    const counts = await deps.store.countActiveTasks(name, limits.maxMachines);
     const queued = counts["in-queue"];
     const demand = queued + counts.submitted + counts.started;
     const wanted = Math.min(limits.maxMachines, Math.max(limits.minMachines, demand));

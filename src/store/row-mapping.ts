@@ -172,7 +172,7 @@ export function toUser(row: UserRow): User {
   });
 }
 
-/** `SELECT status, COUNT(*) … GROUP BY status` rows as counts, 0 for an active status without a row. */
+/** (status, count) rows as counts, 0 for an active status without a row. */
 export function toActiveTaskCounts(
   rows: readonly { readonly status: string; readonly count: number | string }[],
 ): ActiveTaskCounts {

@@ -186,11 +186,12 @@ export interface TaskStore {
   /** Number of in-queue tasks of the group. */
   countQueued(machineGroup: string): Promise<number>;
   /**
-   * How many of the group's tasks are in each non-terminal status, counted on an index: nothing
-   * is read per task, so it stays cheap with a long queue (the elastic scaler asks on every
-   * queue change).
+   * How many of the group's tasks are in each non-terminal status, each count stopping at
+   * `upTo` when given: counted on an index, nothing read per task, and with `upTo` the cost
+   * does not grow with the queue (the elastic scaler asks on every queue change, and only
+   * needs to know whether demand reaches the group's maximum).
    */
-  countActiveTasks(machineGroup: string): Promise<ActiveTaskCounts>;
+  countActiveTasks(machineGroup: string, upTo?: number): Promise<ActiveTaskCounts>;
   /** Distinct project names of an owner (all owners when undefined), with task counts. */
   listProjects(owner?: string): Promise<readonly { name: string; taskCount: number }[]>;
 

@@ -236,6 +236,13 @@ export function describeQueue(ctx: StoreContext): void {
         submitted: 1,
         started: 1,
       });
+      for (let i = 0; i < 4; i += 1) await queueTask(ctx.store, group);
+      assert.equal((await ctx.store.countActiveTasks(group))["in-queue"], 5);
+      assert.deepEqual(
+        await ctx.store.countActiveTasks(group, 3),
+        { "pending-input": 1, "in-queue": 3, submitted: 1, started: 1 },
+        "each count stops at upTo",
+      );
     });
 
     it("listActiveTasks lists the non-finished tasks of one group, oldest first", async () => {

@@ -159,7 +159,7 @@ function createStore(
     listExpiredLeases: (now) => read((db) => tasks.listExpiredLeases(db, now)),
     listActiveTasks: (group) => read((db) => tasks.listActiveTasks(db, group)),
     countQueued: (group) => read((db) => tasks.countQueued(db, group)),
-    countActiveTasks: (group) => read((db) => tasks.countActiveTasks(db, group)),
+    countActiveTasks: (group, upTo) => read((db) => tasks.countActiveTasks(db, group, upTo)),
     listProjects: (owner) => read((db) => tasks.listProjects(db, owner)),
     createMachineGroup: (group) => write((c) => registry.createMachineGroup(c, group)),
     getMachineGroup: (name) => read((db) => registry.getMachineGroup(db, name)),

@@ -3,6 +3,7 @@
 import type pg from "pg";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
+import { ACTIVE_STATUSES } from "../../domain/task-status.js";
 import { toActiveTaskCounts } from "../row-mapping.js";
 import type {
   ActiveTaskCounts,
@@ -268,15 +269,21 @@ export async function countQueued(db: Queryable, group: string): Promise<number>
   return row?.count ?? 0;
 }
 
-// On tasks_queue (machine_group, status, queue_seq), index-only once the visibility map is set.
-export async function countActiveTasks(db: Queryable, group: string): Promise<ActiveTaskCounts> {
+// Per status, at most `upTo` entries (NULL: all) of tasks_queue (machine_group, status,
+// queue_seq), index-only once the visibility map is set.
+const COUNT_ACTIVE = ACTIVE_STATUSES.map(
+  (status) =>
+    `SELECT '${status}' AS status, COUNT(*) AS count FROM (SELECT 1 FROM tasks
+     WHERE machine_group = $1 AND status = '${status}' LIMIT $2) AS ${status.replace("-", "_")}`,
+).join(" UNION ALL ");
+
+export async function countActiveTasks(
+  db: Queryable,
+  group: string,
+  upTo?: number,
+): Promise<ActiveTaskCounts> {
   return toActiveTaskCounts(
-    await rows<{ status: string; count: number }>(
-      db,
-      `SELECT status, COUNT(*) AS count FROM tasks WHERE machine_group = $1
-       AND status IN ('pending-input', 'in-queue', 'submitted', 'started') GROUP BY status`,
-      [group],
-    ),
+    await rows<{ status: string; count: number }>(db, COUNT_ACTIVE, [group, upTo ?? null]),
   );
 }
 

@@ -68,7 +68,7 @@ export function openSqliteTaskStore(path: string, options: SqliteTaskStoreOption
     listExpiredLeases: (now) => run(() => tasks.expiredLeases(now)),
     listActiveTasks: (group) => run(() => tasks.active(group)),
     countQueued: (group) => run(() => tasks.countQueued(group)),
-    countActiveTasks: (group) => run(() => tasks.countActive(group)),
+    countActiveTasks: (group, upTo) => run(() => tasks.countActive(group, upTo)),
     listProjects: (owner) => run(() => tasks.projects(owner)),
     createMachineGroup: (group) => write(() => registry.createGroup(group)),
     getMachineGroup: (name) => run(() => registry.getGroup(name)),

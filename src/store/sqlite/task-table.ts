@@ -2,6 +2,7 @@
 import type Database from "better-sqlite3";
 import { InvalidInputError, LeaseLostError, taskNotFound } from "../../domain/errors.js";
 import type { StatusHistoryEntry, Task } from "../../domain/task.js";
+import { ACTIVE_STATUSES } from "../../domain/task-status.js";
 import { toActiveTaskCounts } from "../row-mapping.js";
 import type {
   ActiveTaskCounts,
@@ -69,10 +70,15 @@ export function createTaskTable(db: Database.Database) {
     countQueued: db
       .prepare(`SELECT COUNT(*) FROM tasks WHERE machine_group = ? AND status = 'in-queue'`)
       .pluck(),
-    // A covering range of tasks_queue (machine_group, status, queue_seq): no row is read.
+    // Per status, a covering range of tasks_queue (machine_group, status, queue_seq) of at
+    // most @upTo entries (-1: all): no row is read.
     countActive: db.prepare(
-      `SELECT status, COUNT(*) AS count FROM tasks INDEXED BY tasks_queue WHERE machine_group = ?
-       AND status IN ('pending-input', 'in-queue', 'submitted', 'started') GROUP BY status`,
+      ACTIVE_STATUSES.map(
+        (status) =>
+          `SELECT '${status}' AS status, COUNT(*) AS count FROM (SELECT 1 FROM tasks
+           INDEXED BY tasks_queue WHERE machine_group = @group AND status = '${status}'
+           LIMIT @upTo)`,
+      ).join(" UNION ALL "),
     ),
     projectsAll: db.prepare(
       "SELECT project AS name, COUNT(*) AS taskCount FROM tasks GROUP BY project ORDER BY project",
@@ -210,8 +216,10 @@ export function createTaskTable(db: Database.Database) {
     expiredLeases: (now: number): Task[] => hydrateAll(s.expired.all(now) as TaskRow[]),
     active: (group: string): Task[] => hydrateAll(s.active.all(group) as TaskRow[]),
     countQueued: (group: string): number => s.countQueued.get(group) as number,
-    countActive: (group: string): ActiveTaskCounts =>
-      toActiveTaskCounts(s.countActive.all(group) as { status: string; count: number }[]),
+    countActive: (group: string, upTo?: number): ActiveTaskCounts =>
+      toActiveTaskCounts(
+        s.countActive.all({ group, upTo: upTo ?? -1 }) as { status: string; count: number }[],
+      ),
     projects: (owner?: string) =>
       (owner === undefined ? s.projectsAll.all() : s.projectsOf.all(owner)) as {
         name: string;
