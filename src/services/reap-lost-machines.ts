@@ -97,8 +97,7 @@ export async function handleLostMachine(
 ): Promise<void> {
   const machine = await deps.store.getMachine(machineId);
   if (machine === undefined) return; // it never registered: no task can be on it
-  const active = await deps.store.listActiveTasks(machine.machineGroup);
-  for (const task of active.filter((candidate) => candidate.machine?.id === machineId)) {
+  for (const task of await deps.store.listTasksOnMachine(machine.machineGroup, machineId)) {
     try {
       if (task.killRequestedAt !== undefined) await killLostTask(deps, task);
       else await retryOrFail(deps, task, why);

@@ -183,6 +183,11 @@ export interface TaskStore {
   listExpiredLeases(now: number): Promise<readonly Task[]>;
   /** Non-terminal tasks of a group (for terminate), oldest first. */
   listActiveTasks(machineGroup: string): Promise<readonly Task[]>;
+  /**
+   * The group's tasks in submitted or started on `machineId`, oldest first: read from the
+   * group's running tasks only, however long its queue (a lost machine's task is found so).
+   */
+  listTasksOnMachine(machineGroup: string, machineId: string): Promise<readonly Task[]>;
   /** Number of in-queue tasks of the group. */
   countQueued(machineGroup: string): Promise<number>;
   /**

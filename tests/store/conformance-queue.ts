@@ -266,6 +266,38 @@ export function describeQueue(ctx: StoreContext): void {
       assert.deepEqual(active[2], await ctx.store.getTask(queued.id), "with history and position");
     });
 
+    it("listTasksOnMachine lists the group's claimed and running tasks of one machine", async () => {
+      const group = unique("on-machine");
+      await queueTask(ctx.store, group);
+      await queueTask(ctx.store, group);
+      await queueTask(ctx.store, group);
+      await queueTask(ctx.store, group);
+      const first = await claim(ctx.store, group, "m-a");
+      const second = await claim(ctx.store, group, "m-a");
+      await claim(ctx.store, group, "m-b");
+      assert.ok(first && second);
+      await driveTo(ctx.store, first.id, ["started"]);
+      assert.deepEqual(
+        (await ctx.store.listTasksOnMachine(group, "m-a")).map((t) => [t.id, t.status]),
+        [
+          [first.id, "started"],
+          [second.id, "submitted"],
+        ],
+      );
+      await ctx.store.transitionTask(second.id, { to: "killed", at: tick(), reason: "x" });
+      assert.deepEqual(
+        (await ctx.store.listTasksOnMachine(group, "m-a")).map((t) => t.id),
+        [first.id],
+        "a finished one is not on the machine any more",
+      );
+      assert.deepEqual(await ctx.store.listTasksOnMachine(unique("other"), "m-a"), []);
+      assert.deepEqual(
+        (await ctx.store.listTasksOnMachine(group, "m-a"))[0],
+        await ctx.store.getTask(first.id),
+        "with its history",
+      );
+    });
+
     it("claiming marks a registered machine busy with the task", async () => {
       const group = unique("busy");
       const machine = await ctx.store.createMachine({

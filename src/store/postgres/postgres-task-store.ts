@@ -158,6 +158,8 @@ function createStore(
       write((c) => tasks.renewLease(c, taskId, machineId, leaseExpiresAt)),
     listExpiredLeases: (now) => read((db) => tasks.listExpiredLeases(db, now)),
     listActiveTasks: (group) => read((db) => tasks.listActiveTasks(db, group)),
+    listTasksOnMachine: (group, machineId) =>
+      read((db) => tasks.listTasksOnMachine(db, group, machineId)),
     countQueued: (group) => read((db) => tasks.countQueued(db, group)),
     countActiveTasks: (group, upTo) => read((db) => tasks.countActiveTasks(db, group, upTo)),
     listProjects: (owner) => read((db) => tasks.listProjects(db, owner)),

@@ -260,6 +260,19 @@ export function listActiveTasks(db: Queryable, group: string): Promise<Task[]> {
   );
 }
 
+export function listTasksOnMachine(
+  db: Queryable,
+  group: string,
+  machineId: string,
+): Promise<Task[]> {
+  return readTasks(
+    db,
+    `SELECT * FROM tasks WHERE machine_group = $1 AND status IN ('submitted', 'started')
+     AND machine_id = $2`,
+    [group, machineId],
+  );
+}
+
 export async function countQueued(db: Queryable, group: string): Promise<number> {
   const [row] = await rows<{ count: number }>(
     db,

@@ -67,6 +67,7 @@ export function openSqliteTaskStore(path: string, options: SqliteTaskStoreOption
       write(() => tasks.renewLease(taskId, machineId, leaseExpiresAt)),
     listExpiredLeases: (now) => run(() => tasks.expiredLeases(now)),
     listActiveTasks: (group) => run(() => tasks.active(group)),
+    listTasksOnMachine: (group, machineId) => run(() => tasks.onMachine(group, machineId)),
     countQueued: (group) => run(() => tasks.countQueued(group)),
     countActiveTasks: (group, upTo) => run(() => tasks.countActive(group, upTo)),
     listProjects: (owner) => run(() => tasks.projects(owner)),

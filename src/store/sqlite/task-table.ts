@@ -61,6 +61,11 @@ export function createTaskTable(db: Database.Database) {
     expired: db.prepare(
       `SELECT * FROM tasks WHERE status IN ('submitted', 'started') AND lease_expires_at < ? ORDER BY id`,
     ),
+    // The hint as for `active`.
+    onMachine: db.prepare(
+      `SELECT * FROM tasks INDEXED BY tasks_queue WHERE machine_group = ?
+       AND status IN ('submitted', 'started') AND machine_id = ? ORDER BY id`,
+    ),
     // Without the hint SQLite walks every task the group ever had, to avoid sorting the few
     // active ones.
     active: db.prepare(
@@ -215,6 +220,8 @@ export function createTaskTable(db: Database.Database) {
     },
     expiredLeases: (now: number): Task[] => hydrateAll(s.expired.all(now) as TaskRow[]),
     active: (group: string): Task[] => hydrateAll(s.active.all(group) as TaskRow[]),
+    onMachine: (group: string, machineId: string): Task[] =>
+      hydrateAll(s.onMachine.all(group, machineId) as TaskRow[]),
     countQueued: (group: string): number => s.countQueued.get(group) as number,
     countActive: (group: string, upTo?: number): ActiveTaskCounts =>
       toActiveTaskCounts(
