@@ -96,7 +96,7 @@ export function startClaimLoop(options: ClaimLoopOptions): ClaimLoop {
         claimed.input,
       );
       // Stopped while the finish that brought this task was answered: hand it back.
-      if (options.signal.aborted) current.state.kill("the runner was stopped");
+      if (options.signal.aborted) current.state.stop("the runner was stopped");
       next = await runWithHeartbeat(options, current, () => (draining = true));
       current = undefined;
     }

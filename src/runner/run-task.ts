@@ -135,13 +135,15 @@ async function prepareAndRun(
   });
   const started = scheduleStartedReport(ctx, state, prepared);
   const ran = await runCommands(ctx.executor, state, logs).finally(() => logs.close());
-  if (state.ending() !== undefined) return endedEarly(state, ran.computationMs, started);
+  // Killed while the commands ran (or while their outputs went up): what they wrote is kept.
+  const keep = () => keepOutputs(ctx, state, prepared.inputs);
+  if (state.ending() !== undefined) return endedEarly(state, ran.computationMs, started, keep);
   const { computationMs } = ran;
   if (ran.kind === "error") {
     return { outcome: "error", ...ran.report, computationMs, ...(await started.fold()) };
   }
   const uploaded = await guard(state, () => uploadOutputs(ctx, state, prepared.inputs));
-  if (state.ending() !== undefined) return endedEarly(state, computationMs, started);
+  if (state.ending() !== undefined) return endedEarly(state, computationMs, started, keep);
   if ("error" in uploaded) {
     return { outcome: "error", reason: uploaded.error, computationMs, ...(await started.fold()) };
   }
@@ -157,12 +159,7 @@ async function prepareAndRun(
     ...(await started.fold()),
     computationMs,
     outputUploadMs: uploaded.outputUploadMs,
-    manifest: uploaded.manifest.map(({ path, size, sha256, mtimeMs }) => ({
-      path,
-      size,
-      sha256,
-      mtimeMs,
-    })),
+    manifest: manifestOf(uploaded.manifest),
   };
 }
 
@@ -239,23 +236,34 @@ function scheduleStartedReport(
 
 /**
  * Killed (report once the group is gone) or lease lost (report nothing). `started`: the commands
- * had started (the report goes with finish if it was not sent).
+ * had started (the report goes with finish if it was not sent). `keep`: uploads the outputs of
+ * a user's kill once the group is gone; an upload that fails costs the outputs, not the kill.
  */
 async function endedEarly(
   state: TaskState,
   computationMs?: number,
   started?: StartedReport,
+  keep?: () => Promise<UploadedOutputs | { error: string }>,
 ): Promise<Report | undefined> {
   const folded = started === undefined ? {} : await started.fold();
   const ending = state.ending();
   if (ending?.kind !== "kill") return undefined;
   await state.groupGone();
+  const kept = keep === undefined || !ending.keepOutputs ? undefined : await guard(state, keep);
+  if (state.ending()?.kind !== "kill") return undefined; // the lease went during the upload
   return {
     outcome: "killed",
     reason: ending.reason,
     ...(computationMs === undefined ? {} : { computationMs }),
     ...folded,
+    ...(kept === undefined || "error" in kept
+      ? {}
+      : { outputUploadMs: kept.outputUploadMs, manifest: manifestOf(kept.manifest) }),
   };
+}
+
+function manifestOf(files: readonly HashedFile[]): NonNullable<Report["manifest"]> {
+  return files.map(({ path, size, sha256, mtimeMs }) => ({ path, size, sha256, mtimeMs }));
 }
 
 /** Runs a step; a LEASE_LOST answer drops the task (and kills what runs). */
@@ -334,11 +342,15 @@ interface UploadedOutputs {
   readonly outputUploadMs: number;
 }
 
-/** Collect + upload (outputUploadMs), retried with backoff; an error string once it gives up. */
+/**
+ * Collect + upload (outputUploadMs), retried with backoff; an error string once it gives up.
+ * `signal` ends it early: the task's (any ending), or after a kill the lease's.
+ */
 async function uploadOutputs(
   ctx: TaskContext,
   state: TaskState,
   inputs: InputSnapshot,
+  signal: AbortSignal = state.signal,
 ): Promise<UploadedOutputs | { error: string }> {
   const startedAt = performance.now();
   const { workingDir } = state.dirs;
@@ -353,11 +365,11 @@ async function uploadOutputs(
           ctx.machineId,
           state.task.id,
           packDirectory(workingDir, { files }),
-          state.signal,
+          signal,
         ),
       {
         attempts: SERVER_OUTAGE_ATTEMPTS,
-        signal: state.signal,
+        signal,
         isRetryable: (error) => !(error instanceof FlotillaError && error.code === "LEASE_LOST"),
         onRetry: (error) =>
           ctx.log(`task ${state.task.id}: output upload failed, retrying: ${describe(error)}`),
@@ -368,6 +380,18 @@ async function uploadOutputs(
     if (error instanceof FlotillaError && error.code === "LEASE_LOST") throw error;
     return { error: `could not upload the outputs: ${describe(error)}` };
   }
+}
+
+/** The outputs of a killed task, uploaded unless the lease goes; a failure is logged. */
+async function keepOutputs(
+  ctx: TaskContext,
+  state: TaskState,
+  inputs: InputSnapshot,
+): Promise<UploadedOutputs | { error: string }> {
+  const kept = await uploadOutputs(ctx, state, inputs, state.leaseSignal);
+  if ("error" in kept)
+    ctx.log(`task ${state.task.id}: killed; its outputs are lost: ${kept.error}`);
+  return kept;
 }
 
 /** Reports the end; resolves with the next task when the answer brought one. */

@@ -77,7 +77,7 @@ export async function startRunner(
     if (!stopping.signal.aborted) {
       log(`machine ${machine.id} stopping`);
       stopping.abort();
-      loop.current()?.state.kill("the runner was stopped");
+      loop.current()?.state.stop("the runner was stopped");
     }
     return done;
   };

@@ -5,7 +5,8 @@ import type { TaskView } from "../protocol/tasks.js";
 import { killCommandGroup, type RunningCommand } from "./executor.js";
 
 export type Ending =
-  | { readonly kind: "kill"; readonly reason: string }
+  /** `keepOutputs`: a user's kill (what the commands wrote is uploaded); not when the runner stops. */
+  | { readonly kind: "kill"; readonly reason: string; readonly keepOutputs: boolean }
   /** Another machine owns the task now: kill and drop it without finishing. */
   | { readonly kind: "lease-lost" };
 
@@ -23,9 +24,16 @@ export interface TaskState {
   readonly dirs: TaskDirs;
   /** Aborted as soon as the task is being ended early: cancels downloads and uploads. */
   readonly signal: AbortSignal;
+  /** Aborted only when the lease is lost: for the upload of a killed task's outputs. */
+  readonly leaseSignal: AbortSignal;
   ending(): Ending | undefined;
-  /** SIGTERM to the group, `graceMs` (the task's own by default), SIGKILL; outcome "killed". */
+  /**
+   * A user's kill: SIGTERM to the group, `graceMs` (the task's own by default), SIGKILL;
+   * what the commands wrote is uploaded, outcome "killed".
+   */
   kill(reason: string, graceMs?: number): void;
+  /** The runner stops: the group is killed as for kill, the task handed back without outputs. */
+  stop(reason: string): void;
   loseLease(): void;
   /** The command that runs now; killed at once if the task is already ending. */
   attach(command: RunningCommand): void;
@@ -41,6 +49,7 @@ export function createTaskState(
   log: (line: string) => void,
 ): TaskState {
   const abort = new AbortController();
+  const leaseAbort = new AbortController();
   let ending: Ending | undefined;
   let graceMs = task.killGraceMs;
   let current: RunningCommand | undefined;
@@ -56,6 +65,7 @@ export function createTaskState(
     if (ending !== undefined && !(next.kind === "lease-lost" && ending.kind === "kill")) return;
     ending = next;
     abort.abort(new Error(next.kind === "kill" ? next.reason : "lease lost"));
+    if (next.kind === "lease-lost") leaseAbort.abort(new Error("lease lost"));
     killCurrent();
   };
 
@@ -63,11 +73,13 @@ export function createTaskState(
     task,
     dirs,
     signal: abort.signal,
+    leaseSignal: leaseAbort.signal,
     ending: () => ending,
     kill(reason, requestedGraceMs) {
       if (ending === undefined && requestedGraceMs !== undefined) graceMs = requestedGraceMs;
-      end({ kind: "kill", reason });
+      end({ kind: "kill", reason, keepOutputs: true });
     },
+    stop: (reason) => end({ kind: "kill", reason, keepOutputs: false }),
     loseLease: () => end({ kind: "lease-lost" }),
     attach(command) {
       current = command;

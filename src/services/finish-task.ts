@@ -119,7 +119,8 @@ async function storedOutputs(
   taskId: string,
   report: FinishReport,
 ): Promise<OutputManifest | undefined> {
-  if (report.outcome === "exited" && report.manifest?.length === 0) {
+  // A killed task that reports a manifest kept its outputs (the runner uploaded what it had).
+  if (report.outcome !== "error" && report.manifest?.length === 0) {
     return deps.blobs.writeEmptyOutputs(taskId);
   }
   return deps.blobs.getOutputManifest(taskId);

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { MachineGroupView } from "../../src/protocol/machine-groups.js";
+import { Flotilla, getTaskById } from "../../src/sdk/index.js";
 import { clientFor, getTask, kill, startGroup, submitDir, waitFor } from "../helpers/http.js";
 import { eventually, isAlive, startRealServer, type RealServer } from "../helpers/real-server.js";
 
@@ -54,6 +55,40 @@ describe("kill on real runners", () => {
     for (const pid of pids)
       assert.equal(isAlive(pid), false, `process ${pid} is gone after the kill`);
     assert.ok(done.statusHistory.some((entry) => entry.status === "killed"));
+  });
+
+  it("a running task killed by its user keeps what it wrote: the outputs are stored and downloadable", async () => {
+    const http = clientFor(server);
+    await startGroup(http, "kill-keeps", 1);
+    const marker = join(inputDir, "kill-keeps-up");
+    const script = `mkdir -p out; echo 'step,energy' > out/log.csv; echo 1,-3.2 >> out/log.csv; echo up > ${marker}; sleep 300`;
+    const task = await submitDir(http, inputDir, {
+      commands: [["sh", "-c", script]],
+      machineGroup: "kill-keeps",
+      killGraceMs: 300,
+    });
+    const client = new Flotilla({ url: server.url, token: server.token });
+    await eventually(
+      async () => (await readFile(marker, "utf8").catch(() => "")).includes("up") || undefined,
+      30_000,
+      "the command to have written its file",
+    );
+    assert.equal((await kill(http, task.id)).result, "kill-requested");
+    const done = await waitFor(http, task.id, 30_000);
+    assert.equal(done.status, "killed");
+    assert.equal(done.metrics.outputFiles, 1);
+    const manifest = await client.getOutputManifest(task.id);
+    assert.deepEqual(
+      manifest.files.map((file) => file.path),
+      ["out/log.csv"],
+    );
+    const target = await mkdtemp(join(tmpdir(), "flotilla-kill-out-"));
+    try {
+      await (await getTaskById(task.id, { client })).downloadOutputs(target);
+      assert.equal(await readFile(join(target, "out", "log.csv"), "utf8"), "step,energy\n1,-3.2\n");
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
   });
 
   it("a killed queued task never runs, and the machine goes on to the next task", async () => {

@@ -244,6 +244,38 @@ describe("run-task: one task from input to finish", () => {
     });
   });
 
+  it("a user's kill while the commands run uploads what they wrote, and finish lists it", async () => {
+    await withTempDir(async (dir) => {
+      const script = "echo step1 > partial.csv; echo up; sleep 60; echo never > late.txt";
+      const { run, recorded } = await runOne(dir, [["sh", "-c", script]]);
+      await waitFor("the command's first line", () => recorded.logs.stdout.includes("up"));
+      run.state.kill("killed by user");
+      await run.done;
+      assert.equal(recorded.finish?.outcome, "killed");
+      assert.equal(recorded.uploads, 1);
+      assert.deepEqual(
+        recorded.finish.manifest?.map((file) => file.path),
+        ["partial.csv"],
+        "the unchanged inputs are not outputs",
+      );
+      assert.equal(await readFile(join(recorded.outputsDir, "partial.csv"), "utf8"), "step1\n");
+      assert.ok((recorded.finish.outputUploadMs ?? -1) >= 0);
+    });
+  });
+
+  it("the runner stopping hands the task back without uploading its outputs", async () => {
+    await withTempDir(async (dir) => {
+      const script = "echo step1 > partial.csv; echo up; sleep 60";
+      const { run, recorded } = await runOne(dir, [["sh", "-c", script]]);
+      await waitFor("the command's first line", () => recorded.logs.stdout.includes("up"));
+      run.state.stop("the runner was stopped");
+      await run.done;
+      assert.equal(recorded.finish?.outcome, "killed");
+      assert.equal(recorded.uploads, 0);
+      assert.equal(recorded.finish.manifest, undefined);
+    });
+  });
+
   it("a kill while the input is prepared reports killed without a started report", async () => {
     await withTempDir(async (dir) => {
       let release: () => void = () => undefined;
