@@ -141,7 +141,9 @@ export async function benchThroughput(ctx: BenchContext): Promise<{
       const cpuMsPerTask = await cpu.perTask(count);
       await server.client.terminateMachineGroup(group);
       details[`local${machines}`] = { ...run, bareSpawnPerSecond: bare, cpuMsPerTask };
-      rows.push(...throughputRows(`local group of ${machines}`, run, bare, slurmRate));
+      rows.push(
+        ...throughputRows(`local group of ${machines}`, run, bare, slurmRate, cpuMsPerTask),
+      );
     }
     rows.push(await flotillaOnSlurm(ctx, server, inputDir, slurmRate, details, skipped));
   } finally {
@@ -193,8 +195,13 @@ function throughputRows(
   run: { tasksPerSecond: number; failed: number },
   bare: number,
   slurmRate: number | null,
+  cpuMsPerTask: Record<string, number>,
 ): ResultRow[] {
-  const note = run.failed === 0 ? undefined : `${run.failed} tasks did not succeed`;
+  // Where the time goes, so that the ratio can be read: the run is CPU-bound (bench/README.md).
+  const cpu = `CPU per task: ${Object.entries(cpuMsPerTask)
+    .map(([part, ms]) => `${part} ${ms} ms`)
+    .join(", ")}`;
+  const note = run.failed === 0 ? cpu : `${run.failed} tasks did not succeed; ${cpu}`;
   const value = run.failed === 0 ? run.tasksPerSecond : null;
   const rows: ResultRow[] = [
     checked(
