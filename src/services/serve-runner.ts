@@ -227,6 +227,12 @@ export async function openTaskInput(
   return deps.blobs.openInput(taskId);
 }
 
+/**
+ * The runner reports started once the commands run (STARTED_REPORT_DELAY_MS after they start).
+ * A kill requested meanwhile is already on its way to the machine (control channel, heartbeat
+ * answer): the task is started now and ends `killed` when the machine confirms, with what the
+ * commands wrote until then.
+ */
 export async function markStarted(
   deps: ServiceDeps,
   principal: Principal,
@@ -235,27 +241,7 @@ export async function markStarted(
   report: { inputDownloadMs: number },
 ): Promise<Task> {
   const task = await getLeasedTask(deps, principal, machineId, taskId);
-  const now = deps.clock();
-  if (task.killRequestedAt !== undefined) {
-    // Killed while the machine prepared it: end it here; the machine drops it on LEASE_LOST.
-    const killed = await deps.store.transitionTask(taskId, {
-      to: "killed",
-      at: now,
-      reason: task.reason ?? "killed by user",
-      detail: "killed-before-start",
-      machineId,
-      expect: { fromStatuses: ["submitted"], machineId },
-      patch: {
-        endedAt: now,
-        leaseExpiresAt: null,
-        metrics: { inputDownloadMs: report.inputDownloadMs, totalMs: now - task.createdAt },
-      },
-    });
-    publishTask(deps, killed);
-    await deps.store.updateMachine(machineId, { status: "idle", taskId: null });
-    throw new LeaseLostError(taskId, machineId);
-  }
-  return recordStarted(deps, task, machineId, report, now);
+  return recordStarted(deps, task, machineId, report, deps.clock());
 }
 
 /**

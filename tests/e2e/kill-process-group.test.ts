@@ -76,7 +76,7 @@ describe("kill on real runners", () => {
     assert.equal((await kill(http, task.id)).result, "kill-requested");
     const done = await waitFor(http, task.id, 30_000);
     assert.equal(done.status, "killed");
-    assert.equal(done.metrics.outputFiles, 1);
+    assert.equal(done.metrics.outputFiles, 1, JSON.stringify(done, null, 1));
     const manifest = await client.getOutputManifest(task.id);
     assert.deepEqual(
       manifest.files.map((file) => file.path),

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { INLINE_INPUT_MAX_BYTES, type FinishResponse } from "../../src/protocol/runner.js";
 import {
@@ -276,15 +276,37 @@ describe("kill", () => {
     assert.equal(await machine.claim(), undefined);
   });
 
-  it("kill in submitted is confirmed when the machine reports started: it never runs", async () => {
+  it("kill in submitted: a started report that crosses it is recorded, and the machine's confirmation ends it killed", async () => {
     const queued = await submit(app, { machineGroup: "k" });
     await machine.claim();
     const requested = await kill(queued.id);
     assert.equal(requested.result, "kill-requested");
     assert.equal(requested.task.status, "submitted");
-    assert.equal((await errorOf(await machine.started(queued.id), 409)).code, "LEASE_LOST");
+    const control = await json<{ messages: { type: string; taskId: string }[] }>(
+      await machine.call("GET", `/control?machineId=${machine.id}&waitMs=0`),
+      200,
+    );
+    assert.deepEqual(
+      control.messages.map(({ type, taskId }) => [type, taskId]),
+      [["kill", queued.id]],
+      "the kill is on its way to the machine",
+    );
+    // The commands had started when the kill came (started is reported after they start).
+    const started = await json<TaskView>(await machine.started(queued.id), 200);
+    assert.equal(started.status, "started");
+    assert.ok(started.killRequestedAt, "the kill stays requested");
+    await json(await machine.uploadOutputs(queued.id, { "partial.csv": "1,2\n" }), 200);
+    const manifest = [
+      {
+        path: "partial.csv",
+        size: 4,
+        sha256: createHash("sha256").update("1,2\n").digest("hex"),
+      },
+    ];
+    await json(await machine.finish(queued.id, { outcome: "killed", manifest }), 200);
     const after = await json<TaskView>(await app.request("GET", `/api/v1/tasks/${queued.id}`), 200);
     assert.equal(after.status, "killed");
+    assert.equal(after.metrics.outputFiles, 1, "with what the commands wrote");
   });
 
   it("kill in started reaches the machine on its control channel and ends killed when it confirms", async () => {
