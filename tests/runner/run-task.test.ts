@@ -140,6 +140,13 @@ async function runOne(
   return { run, recorded, task };
 }
 
+/** runOne with one `sh -c script` that prints "up" once it is underway; resolves after that line. */
+async function runUntilUp(dir: string, script: string, options: Parameters<typeof runOne>[2] = {}) {
+  const started = await runOne(dir, [["sh", "-c", script]], options);
+  await waitFor("the command's first line", () => started.recorded.logs.stdout.includes("up"));
+  return started;
+}
+
 describe("run-task: one task from input to finish", () => {
   it("a task that exits 0 reports started, ships its logs, uploads only new or changed files and finishes", async () => {
     await withTempDir(async (dir) => {
@@ -232,10 +239,9 @@ describe("run-task: one task from input to finish", () => {
 
   it("a kill before the started report was sent reports killed with the report folded in", async () => {
     await withTempDir(async (dir) => {
-      const { run, recorded } = await runOne(dir, [["sh", "-c", "echo up; sleep 60"]], {
+      const { run, recorded } = await runUntilUp(dir, "echo up; sleep 60", {
         startedReportDelayMs: 60_000,
       });
-      await waitFor("the command's first line", () => recorded.logs.stdout.includes("up"));
       run.state.kill("killed by user");
       await run.done;
       assert.equal(recorded.started, undefined);
@@ -247,8 +253,7 @@ describe("run-task: one task from input to finish", () => {
   it("a user's kill while the commands run uploads what they wrote, and finish lists it", async () => {
     await withTempDir(async (dir) => {
       const script = "echo step1 > partial.csv; echo up; sleep 60; echo never > late.txt";
-      const { run, recorded } = await runOne(dir, [["sh", "-c", script]]);
-      await waitFor("the command's first line", () => recorded.logs.stdout.includes("up"));
+      const { run, recorded } = await runUntilUp(dir, script);
       run.state.kill("killed by user");
       await run.done;
       assert.equal(recorded.finish?.outcome, "killed");
@@ -265,9 +270,10 @@ describe("run-task: one task from input to finish", () => {
 
   it("the runner stopping hands the task back without uploading its outputs", async () => {
     await withTempDir(async (dir) => {
-      const script = "echo step1 > partial.csv; echo up; sleep 60";
-      const { run, recorded } = await runOne(dir, [["sh", "-c", script]]);
-      await waitFor("the command's first line", () => recorded.logs.stdout.includes("up"));
+      const { run, recorded } = await runUntilUp(
+        dir,
+        "echo step1 > partial.csv; echo up; sleep 60",
+      );
       run.state.stop("the runner was stopped");
       await run.done;
       assert.equal(recorded.finish?.outcome, "killed");
